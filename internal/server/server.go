@@ -1,0 +1,379 @@
+// Package server is detour's redirect listener: the http.Handler that
+// normalises a request (SPEC §1.1), looks it up in the live rule set and
+// writes the redirect (SPEC §1.3), plus the demo echo that serves
+// /temporary-resource when the built-in demo set is live.
+//
+// The live rule set sits behind an atomic pointer: Store swaps in a new
+// one while requests in flight finish on the one they started with.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/detourhttp/detour"
+	"github.com/detourhttp/detour/match"
+)
+
+// EchoPath is the path the demo echo answers at when Rules.Echo is set: the
+// target of the demo set's /original-resource rule.
+const EchoPath = "/temporary-resource"
+
+// Rules is a compiled rule set as the handler serves it, with the settings
+// that apply to the whole set. Once stored in a Handler it must not change.
+type Rules struct {
+	// Table answers lookups. It must not be nil.
+	Table *match.Table
+	// MergeSlashes merges runs of slashes in request paths before lookup
+	// (the rules file's merge_slashes).
+	MergeSlashes bool
+	// Echo makes EchoPath answer 200 with an echo of the request when no
+	// rule matches it (the built-in demo set).
+	Echo bool
+}
+
+// Options configure a Handler. The zero value is ready to use: the real
+// clock, no trusted proxies, no access log.
+type Options struct {
+	// Now is the clock rule windows are judged by; nil means time.Now.
+	Now func() time.Time
+	// TrustedProxies are the peers whose Forwarded / X-Forwarded-Proto
+	// headers say the request's scheme; from any other peer the headers
+	// are ignored and the scheme is the listener's.
+	TrustedProxies []netip.Prefix
+	// Log receives one access-log record per request at level Info; nil
+	// means no access log.
+	Log *slog.Logger
+}
+
+// Handler answers requests on the redirect listener. It is safe for
+// concurrent use; the zero value is not usable, call New.
+type Handler struct {
+	rules   atomic.Pointer[Rules]
+	now     func() time.Time
+	trusted []netip.Prefix
+	log     *slog.Logger
+	pool    sync.Pool // *exchange
+}
+
+// exchange is the per-request scratch space, pooled. Nothing in it may be
+// referenced by the response after ServeHTTP returns: net/http/1 writes
+// the header after the handler returns.
+type exchange struct {
+	req  detour.Request
+	m    match.Match
+	loc  []byte
+	body []byte
+}
+
+// New returns a Handler with no rules; it answers 503 until Store is
+// called.
+func New(opts Options) *Handler {
+	h := &Handler{now: opts.Now, trusted: opts.TrustedProxies, log: opts.Log}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	h.pool.New = func() any {
+		return &exchange{loc: make([]byte, 0, 256), body: make([]byte, 0, 512)}
+	}
+	return h
+}
+
+// Store makes rs the live rule set. Requests already looking up finish on
+// the previous one.
+func (h *Handler) Store(rs *Rules) { h.rules.Store(rs) }
+
+// Rules returns the live rule set, nil before the first Store.
+func (h *Handler) Rules() *Rules { return h.rules.Load() }
+
+// outcome is what the access log says about an answered request.
+type outcome struct {
+	status int
+	rule   string
+	row    int
+	host   string // normalised when it could be, else as received
+	path   string // normalised when it could be, else as received
+}
+
+// ServeHTTP answers r: a redirect or 410 when a rule matches, the demo
+// echo, 404 when nothing matches, 400 for a path or host that cannot be
+// normalised, 503 before any rule set is stored. It never reads the
+// request body unless it answers with the echo.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	x := h.pool.Get().(*exchange)
+	out := h.serve(w, r, x)
+	if h.log != nil {
+		h.logAccess(r, out, start)
+	}
+	x.m = match.Match{}
+	x.req = detour.Request{}
+	x.loc, x.body = x.loc[:0], x.body[:0]
+	h.pool.Put(x)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) outcome {
+	rs := h.rules.Load()
+	if rs == nil {
+		return writeText(w, r, http.StatusServiceUnavailable, "503 Service Unavailable: no rules loaded\n")
+	}
+	rawPath, query := splitTarget(r)
+	path, err := detour.NormalizePath(rawPath, rs.MergeSlashes)
+	if err != nil {
+		out := writeText(w, r, http.StatusBadRequest, "400 Bad Request: bad request path\n")
+		out.host, out.path = r.Host, rawPath
+		return out
+	}
+	host, err := detour.NormalizeHost(r.Host)
+	if err != nil {
+		out := writeText(w, r, http.StatusBadRequest, "400 Bad Request: bad request host\n")
+		out.host, out.path = r.Host, path
+		return out
+	}
+	x.req = detour.Request{
+		Method: r.Method,
+		Scheme: h.scheme(r),
+		Host:   host,
+		Path:   path,
+		Query:  query,
+	}
+	now := h.now()
+	var out outcome
+	switch {
+	case rs.Table.Lookup(&x.req, now, &x.m):
+		out = writeRedirect(w, r, x, now)
+	case rs.Echo && path == EchoPath:
+		out = echo(w, r)
+	default:
+		out = writeText(w, r, http.StatusNotFound, "404 Not Found: no rule matches this request\n")
+	}
+	out.host, out.path = host, path
+	return out
+}
+
+// splitTarget returns the escaped path and the raw query of r's request
+// target. An absolute-form target ("http://host/p?q") gives its path; its
+// authority is already r.Host (net/http puts it there).
+func splitTarget(r *http.Request) (path, query string) {
+	t := r.RequestURI
+	if t == "" {
+		// A request built in-process rather than read from the wire.
+		return r.URL.EscapedPath(), r.URL.RawQuery
+	}
+	if t[0] != '/' {
+		if i := strings.Index(t, "://"); i > 0 {
+			rest := t[i+3:]
+			j := strings.IndexAny(rest, "/?")
+			switch {
+			case j < 0:
+				return "/", ""
+			case rest[j] == '?':
+				return "/", rest[j+1:]
+			}
+			t = rest[j:]
+		}
+	}
+	path, query, _ = strings.Cut(t, "?")
+	return path, query
+}
+
+// scheme returns "https" when r came over TLS and "http" otherwise, unless
+// the peer is a trusted proxy that says otherwise: the last element of the
+// last Forwarded header's proto=, else the last element of
+// X-Forwarded-Proto. The last element is the one the nearest proxy — the
+// trusted one — added; earlier ones may come from the client.
+func (h *Handler) scheme(r *http.Request) string {
+	s := "http"
+	if r.TLS != nil {
+		s = "https"
+	}
+	if len(h.trusted) == 0 || !h.trustedPeer(r.RemoteAddr) {
+		return s
+	}
+	if v := forwardedProto(r.Header["Forwarded"]); v != "" {
+		return v
+	}
+	if vs := r.Header["X-Forwarded-Proto"]; len(vs) > 0 {
+		if v := knownScheme(lastElement(vs[len(vs)-1])); v != "" {
+			return v
+		}
+	}
+	return s
+}
+
+func (h *Handler) trustedPeer(remote string) bool {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return false
+	}
+	a := ap.Addr().Unmap()
+	for _, p := range h.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// forwardedProto returns the proto= of the last element of RFC 7239
+// Forwarded headers, "" when it has none or names no known scheme.
+func forwardedProto(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	for pair := range strings.SplitSeq(lastElement(vs[len(vs)-1]), ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if ok && strings.EqualFold(k, "proto") {
+			return knownScheme(strings.Trim(v, `"`))
+		}
+	}
+	return ""
+}
+
+func lastElement(v string) string {
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
+	}
+	return strings.TrimSpace(v)
+}
+
+func knownScheme(v string) string {
+	switch {
+	case strings.EqualFold(v, "https"):
+		return "https"
+	case strings.EqualFold(v, "http"):
+		return "http"
+	}
+	return ""
+}
+
+// writeRedirect is the one place a matched rule reaches the wire: status,
+// Location (none for 410), the rule's headers, and — for every method but
+// HEAD — a short HTML note linking to the target.
+func writeRedirect(w http.ResponseWriter, r *http.Request, x *exchange, now time.Time) outcome {
+	status := x.m.Status()
+	x.loc = x.m.AppendLocation(x.loc[:0])
+	x.body = appendNote(x.body[:0], status, x.loc)
+
+	// The header map keeps its value slices after ServeHTTP returns, so
+	// they get one fresh backing array rather than pooled memory.
+	vals := make([]string, 0, 6)
+	hdr := w.Header()
+	set := func(name, value string) {
+		vals = append(vals, value)
+		hdr[name] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	if len(x.loc) > 0 {
+		set("Location", string(x.loc))
+	}
+	x.m.Headers(now, func(name, value string) {
+		name = textproto.CanonicalMIMEHeaderKey(name)
+		if old, ok := hdr[name]; ok {
+			hdr[name] = append(old[:len(old):len(old)], value)
+			return
+		}
+		set(name, value)
+	})
+	set("Content-Type", "text/html; charset=utf-8")
+	set("Content-Length", strconv.Itoa(len(x.body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(x.body)
+	}
+	out := outcome{status: status, row: x.m.Row}
+	if x.m.Rule != nil {
+		out.rule = x.m.Rule.ID
+	}
+	return out
+}
+
+// appendNote appends the HTML note of a redirect to loc (or of a 410 when
+// loc is empty) to dst.
+func appendNote(dst []byte, status int, loc []byte) []byte {
+	text := http.StatusText(status)
+	dst = append(dst, "<!DOCTYPE html>\n<html><head><title>"...)
+	dst = strconv.AppendInt(dst, int64(status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, text...)
+	dst = append(dst, "</title></head><body><h1>"...)
+	dst = append(dst, text...)
+	dst = append(dst, "</h1>"...)
+	if len(loc) > 0 {
+		dst = append(dst, `<p>The resource is at <a href="`...)
+		dst = appendHTMLEscaped(dst, loc)
+		dst = append(dst, `">`...)
+		dst = appendHTMLEscaped(dst, loc)
+		dst = append(dst, "</a>.</p>"...)
+	} else {
+		dst = append(dst, "<p>The resource is no longer here.</p>"...)
+	}
+	return append(dst, "</body></html>\n"...)
+}
+
+// appendHTMLEscaped appends s to dst with the five characters that matter
+// in text and in a quoted attribute escaped, as html.EscapeString does.
+func appendHTMLEscaped(dst, s []byte) []byte {
+	for _, c := range s {
+		switch c {
+		case '&':
+			dst = append(dst, "&amp;"...)
+		case '<':
+			dst = append(dst, "&lt;"...)
+		case '>':
+			dst = append(dst, "&gt;"...)
+		case '"':
+			dst = append(dst, "&#34;"...)
+		case '\'':
+			dst = append(dst, "&#39;"...)
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// writeText answers with a short plain-text body: 400, 404, 503.
+func writeText(w http.ResponseWriter, r *http.Request, status int, body string) outcome {
+	hdr := w.Header()
+	hdr["Content-Type"] = []string{"text/plain; charset=utf-8"}
+	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
+	hdr["X-Content-Type-Options"] = []string{"nosniff"}
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write([]byte(body))
+	}
+	return outcome{status: status}
+}
+
+// logAccess writes the access-log record of one request.
+func (h *Handler) logAccess(r *http.Request, out outcome, start time.Time) {
+	ctx := context.Background()
+	if !h.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	attrs := [...]slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("host", out.host),
+		slog.String("path", out.path),
+		slog.Int("status", out.status),
+		slog.String("rule", out.rule),
+		slog.Int("row", out.row),
+		slog.Duration("duration", time.Since(start)),
+		slog.String("remote", r.RemoteAddr),
+	}
+	n := len(attrs)
+	if out.row == 0 {
+		// Only table rows have a row; drop the attribute otherwise.
+		attrs[5] = attrs[7]
+		n--
+	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "request", attrs[:n]...)
+}

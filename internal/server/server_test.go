@@ -1,0 +1,506 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"html"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/detourhttp/detour"
+	"github.com/detourhttp/detour/internal/server"
+	"github.com/detourhttp/detour/match"
+)
+
+// clock is the fixed time every test handler runs at.
+var clock = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// rule returns a rule with the defaults a rules file would give it.
+func rule(from, to string, edit ...func(*detour.Rule)) detour.Rule {
+	r := detour.Rule{From: from, To: to, Status: detour.DefaultStatus, Query: detour.QueryPreserve}
+	for _, e := range edit {
+		e(&r)
+	}
+	if r.ID == "" {
+		r.ID = detour.DeriveID(r.Host, r.From, r.Methods)
+	}
+	return r
+}
+
+func mustTable(tb testing.TB, rules ...detour.Rule) *match.Table {
+	tb.Helper()
+	for i := range rules {
+		rules[i].Source = detour.Source{File: "test.yaml", Line: i + 1, Seq: i}
+	}
+	t, diags := match.Compile(rules, nil, match.Options{})
+	if diags.HasErrors() || t == nil {
+		tb.Fatalf("compile: %v", diags)
+	}
+	return t
+}
+
+// testRules is the rule set most tests serve.
+func testRules(tb testing.TB) *server.Rules {
+	tb.Helper()
+	return &server.Rules{
+		Echo: true,
+		Table: mustTable(tb,
+			rule("/original-resource", "/temporary-resource"),
+			rule("/moved", "/new-home", func(r *detour.Rule) { r.Status = 308 }),
+			rule("/old", "/new", func(r *detour.Rule) { r.Status = 301; r.MaxAge = 60 }),
+			rule("/gone", "", func(r *detour.Rule) { r.Status = 410 }),
+			rule("/search", "/find?a=1&b='q'", func(r *detour.Rule) { r.Query = detour.QueryDrop }),
+			rule("/s/*", "/t/:splat"),
+			rule("/abs", "/dest", func(r *detour.Rule) { r.Host = "example.com"; r.Absolute = true }),
+			rule("/plain-only", "/was-plain", func(r *detour.Rule) { r.Scheme = "http" }),
+		),
+	}
+}
+
+// startServer serves h on a loopback port for the test's duration.
+func startServer(tb testing.TB, opts server.Options, rs *server.Rules) (*httptest.Server, *server.Handler) {
+	tb.Helper()
+	if opts.Now == nil {
+		opts.Now = func() time.Time { return clock }
+	}
+	h := server.New(opts)
+	if rs != nil {
+		h.Store(rs)
+	}
+	ts := httptest.NewServer(h)
+	tb.Cleanup(ts.Close)
+	return ts, h
+}
+
+// noFollow is a client that returns redirects instead of following them.
+func noFollow() *http.Client {
+	return &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func do(t *testing.T, c *http.Client, req *http.Request) response {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return response{resp.StatusCode, resp.Header, string(b)}
+}
+
+// raw sends a request exactly as written over a new TCP connection and
+// reads one response.
+func raw(t *testing.T, addr, request string) response {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, request); err != nil {
+		t.Fatal(err)
+	}
+	method, _, _ := strings.Cut(request, " ")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("read response: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, resp.Header, string(b)}
+}
+
+func TestResponses(t *testing.T) {
+	ts, _ := startServer(t, server.Options{}, testRules(t))
+	type want struct {
+		status       int
+		location     string // "-" means none
+		cacheControl string
+		bodyHas      string
+		noBody       bool
+	}
+	tests := []struct {
+		name   string
+		method string
+		target string
+		host   string
+		want   want
+	}{
+		{"307 by default", "GET", "/original-resource", "", want{307, "/temporary-resource", "no-store", `<a href="/temporary-resource">`, false}},
+		{"307 keeps POST", "POST", "/original-resource", "", want{307, "/temporary-resource", "no-store", "Temporary Redirect", false}},
+		{"308 with default max-age", "GET", "/moved", "", want{308, "/new-home", "max-age=3600", "Permanent Redirect", false}},
+		{"301 with the rule's max-age", "GET", "/old", "", want{301, "/new", "max-age=60", "Moved Permanently", false}},
+		{"410 without Location", "GET", "/gone", "", want{410, "-", "", "Gone", false}},
+		{"HEAD has no body", "HEAD", "/original-resource", "", want{307, "/temporary-resource", "no-store", "", true}},
+		{"query preserved", "GET", "/original-resource?x=1", "", want{307, "/temporary-resource?x=1", "no-store", "", false}},
+		{"splat", "GET", "/s/a/b", "", want{307, "/t/a/b", "no-store", "", false}},
+		{"escaped path decoded once", "GET", "/original%2Dresource", "", want{307, "/temporary-resource", "no-store", "", false}},
+		{"absolute from the rule's host", "GET", "/abs", "Example.COM:80", want{307, "http://example.com/dest", "no-store", "", false}},
+		{"no match", "GET", "/nothing-here", "", want{404, "-", "", "no rule matches", false}},
+		{"OPTIONS is not redirected", "OPTIONS", "/original-resource", "", want{404, "-", "", "", false}},
+		{"NUL in path", "GET", "/a%00b", "", want{400, "-", "", "bad request path", false}},
+		{"bad escape", "GET", "/a%zzb", "", want{400, "-", "", "bad request path", false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, ts.URL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.URL.Opaque = tt.target // sent exactly as written
+			if tt.host != "" {
+				req.Host = tt.host
+			}
+			got := do(t, noFollow(), req)
+			if got.status != tt.want.status {
+				t.Fatalf("status = %d, want %d (body %q)", got.status, tt.want.status, got.body)
+			}
+			loc, hasLoc := got.header["Location"]
+			switch {
+			case tt.want.location == "-" && hasLoc:
+				t.Errorf("Location = %q, want none", loc)
+			case tt.want.location != "-" && got.header.Get("Location") != tt.want.location:
+				t.Errorf("Location = %q, want %q", got.header.Get("Location"), tt.want.location)
+			}
+			if got := got.header.Get("Cache-Control"); got != tt.want.cacheControl {
+				t.Errorf("Cache-Control = %q, want %q", got, tt.want.cacheControl)
+			}
+			if !strings.Contains(got.body, tt.want.bodyHas) {
+				t.Errorf("body %q does not hold %q", got.body, tt.want.bodyHas)
+			}
+			if tt.want.noBody && got.body != "" {
+				t.Errorf("body = %q, want none", got.body)
+			}
+			if tt.want.status >= 300 && tt.want.status < 400 || tt.want.status == 410 {
+				if got := got.header.Get("Content-Type"); got != "text/html; charset=utf-8" {
+					t.Errorf("Content-Type = %q", got)
+				}
+			}
+		})
+	}
+}
+
+func TestContentLength(t *testing.T) {
+	ts, _ := startServer(t, server.Options{}, testRules(t))
+	for _, target := range []string{"/original-resource", "/gone", "/nothing-here"} {
+		t.Run(target, func(t *testing.T) {
+			get := do(t, noFollow(), mustRequest(t, "GET", ts.URL+target, nil))
+			head := do(t, noFollow(), mustRequest(t, "HEAD", ts.URL+target, nil))
+			want := strconv.Itoa(len(get.body))
+			if got := get.header.Get("Content-Length"); got != want {
+				t.Errorf("GET Content-Length = %q, want %q", got, want)
+			}
+			if got := head.header.Get("Content-Length"); got != want {
+				t.Errorf("HEAD Content-Length = %q, want %q (as GET)", got, want)
+			}
+		})
+	}
+}
+
+func TestNoteEscaped(t *testing.T) {
+	ts, _ := startServer(t, server.Options{}, testRules(t))
+	got := do(t, noFollow(), mustRequest(t, "GET", ts.URL+"/search", nil))
+	loc := got.header.Get("Location")
+	if !strings.Contains(loc, "&") {
+		t.Fatalf("Location %q holds no '&'; the test needs one", loc)
+	}
+	esc := html.EscapeString(loc)
+	if want := `<a href="` + esc + `">` + esc + `</a>`; !strings.Contains(got.body, want) {
+		t.Errorf("body %q does not hold %q", got.body, want)
+	}
+	if strings.Contains(got.body, loc) {
+		t.Errorf("body holds the unescaped Location %q", loc)
+	}
+}
+
+func TestNoRulesYet(t *testing.T) {
+	ts, _ := startServer(t, server.Options{}, nil)
+	got := do(t, noFollow(), mustRequest(t, "GET", ts.URL+"/original-resource", nil))
+	if got.status != http.StatusServiceUnavailable {
+		t.Errorf("status = %d, want 503", got.status)
+	}
+}
+
+func TestTrustedProxy(t *testing.T) {
+	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	elsewhere := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	tests := []struct {
+		name     string
+		trusted  []netip.Prefix
+		header   [2]string
+		target   string
+		status   int
+		location string
+	}{
+		{"X-Forwarded-Proto from a trusted peer", loopback, [2]string{"X-Forwarded-Proto", "https"}, "/abs", 307, "https://example.com/dest"},
+		{"Forwarded from a trusted peer", loopback, [2]string{"Forwarded", `for=192.0.2.1;proto="https"`}, "/abs", 307, "https://example.com/dest"},
+		{"last element wins", loopback, [2]string{"X-Forwarded-Proto", "http, https"}, "/abs", 307, "https://example.com/dest"},
+		{"unknown proto ignored", loopback, [2]string{"X-Forwarded-Proto", "gopher"}, "/abs", 307, "http://example.com/dest"},
+		{"X-Forwarded-Proto from an untrusted peer", elsewhere, [2]string{"X-Forwarded-Proto", "https"}, "/abs", 307, "http://example.com/dest"},
+		{"Forwarded from an untrusted peer", elsewhere, [2]string{"Forwarded", "proto=https"}, "/abs", 307, "http://example.com/dest"},
+		{"scheme matcher sees the forwarded scheme", loopback, [2]string{"X-Forwarded-Proto", "https"}, "/plain-only", 404, ""},
+		{"scheme matcher ignores an untrusted claim", elsewhere, [2]string{"X-Forwarded-Proto", "https"}, "/plain-only", 307, "/was-plain"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts, _ := startServer(t, server.Options{TrustedProxies: tt.trusted}, testRules(t))
+			req := mustRequest(t, "GET", ts.URL+tt.target, nil)
+			req.Host = "example.com"
+			req.Header.Set(tt.header[0], tt.header[1])
+			got := do(t, noFollow(), req)
+			if got.status != tt.status || got.header.Get("Location") != tt.location {
+				t.Errorf("got %d %q, want %d %q", got.status, got.header.Get("Location"), tt.status, tt.location)
+			}
+		})
+	}
+}
+
+func TestRawTargets(t *testing.T) {
+	ts, _ := startServer(t, server.Options{}, testRules(t))
+	addr := ts.Listener.Addr().String()
+	tests := []struct {
+		name     string
+		request  string
+		status   int
+		location string
+	}{
+		{
+			// The body is never sent: the redirect must come without a 100.
+			name:     "Expect 100-continue gets the redirect",
+			request:  "POST /original-resource HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\nExpect: 100-continue\r\n\r\n",
+			status:   307,
+			location: "/temporary-resource",
+		},
+		{
+			name:     "dot segments removed",
+			request:  "GET /a/../b/./../original-resource HTTP/1.1\r\nHost: x\r\n\r\n",
+			status:   307,
+			location: "/temporary-resource",
+		},
+		{
+			name:     "absolute-form target names the host",
+			request:  "GET http://example.com/abs HTTP/1.1\r\nHost: other.example\r\n\r\n",
+			status:   307,
+			location: "http://example.com/dest",
+		},
+		{
+			name:    "absolute-form with another host does not match a host rule",
+			request: "GET http://other.example/abs HTTP/1.1\r\nHost: example.com\r\n\r\n",
+			status:  404,
+		},
+		{
+			name:    "NUL in path",
+			request: "GET /x%00 HTTP/1.1\r\nHost: x\r\n\r\n",
+			status:  400,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := raw(t, addr, tt.request)
+			if got.status != tt.status || got.header.Get("Location") != tt.location {
+				t.Errorf("got %d %q, want %d %q", got.status, got.header.Get("Location"), tt.status, tt.location)
+			}
+		})
+	}
+}
+
+func TestMergeSlashes(t *testing.T) {
+	tests := []struct {
+		name   string
+		merge  bool
+		status int
+	}{
+		{"kept by default", false, 404},
+		{"merged when the set says so", true, 307},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := testRules(t)
+			rs.MergeSlashes = tt.merge
+			ts, _ := startServer(t, server.Options{}, rs)
+			got := raw(t, ts.Listener.Addr().String(), "GET //original-resource HTTP/1.1\r\nHost: x\r\n\r\n")
+			if got.status != tt.status {
+				t.Errorf("status = %d, want %d", got.status, tt.status)
+			}
+		})
+	}
+}
+
+func TestEcho(t *testing.T) {
+	tests := []struct {
+		name   string
+		method string
+		body   string
+		echo   bool
+		status int
+		want   []string
+	}{
+		{"POST and its body", "POST", "data=example", true, 200, []string{"POST /temporary-resource HTTP/1.1\n", "Content-Type: application/x-www-form-urlencoded\n", "\n\ndata=example"}},
+		{"GET", "GET", "", true, 200, []string{"GET /temporary-resource HTTP/1.1\n"}},
+		{"off unless the demo set is live", "POST", "data=example", false, 404, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := testRules(t)
+			rs.Echo = tt.echo
+			ts, _ := startServer(t, server.Options{}, rs)
+			req := mustRequest(t, tt.method, ts.URL+"/temporary-resource", strings.NewReader(tt.body))
+			if tt.body != "" {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			got := do(t, noFollow(), req)
+			if got.status != tt.status {
+				t.Fatalf("status = %d, want %d", got.status, tt.status)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got.body, w) {
+					t.Errorf("echo %q does not hold %q", got.body, w)
+				}
+			}
+		})
+	}
+}
+
+// TestFollow307 follows the 307 with Go's own client: the POST and its
+// body arrive at the echo unchanged.
+func TestFollow307(t *testing.T) {
+	ts, _ := startServer(t, server.Options{}, testRules(t))
+	body := "data=example"
+	req := mustRequest(t, "POST", ts.URL+"/original-resource", strings.NewReader(body))
+	if req.GetBody == nil {
+		t.Fatal("GetBody not set: the client could not resend the body")
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	echo, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/temporary-resource" {
+		t.Fatalf("final %d at %s, want 200 at /temporary-resource", resp.StatusCode, resp.Request.URL.Path)
+	}
+	for _, want := range []string{"POST /temporary-resource HTTP/1.1\n", "\n\n" + body} {
+		if !strings.Contains(string(echo), want) {
+			t.Errorf("echo %q does not hold %q", echo, want)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestAccessLog(t *testing.T) {
+	var buf syncBuffer
+	ts, _ := startServer(t, server.Options{Log: slog.New(slog.NewJSONHandler(&buf, nil))}, testRules(t))
+	do(t, noFollow(), mustRequest(t, "POST", ts.URL+"/original-resource", nil))
+	do(t, noFollow(), mustRequest(t, "GET", ts.URL+"/nothing-here", nil))
+
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("got %d log lines, want 2:\n%s", len(lines), buf.String())
+	}
+	wantRule := detour.DeriveID("", "/original-resource", nil)
+	tests := []struct {
+		name string
+		line string
+		want map[string]any
+	}{
+		{"redirect", lines[0], map[string]any{"msg": "request", "method": "POST", "path": "/original-resource", "status": 307.0, "rule": wantRule}},
+		{"no match", lines[1], map[string]any{"method": "GET", "path": "/nothing-here", "status": 404.0, "rule": ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rec map[string]any
+			if err := json.Unmarshal([]byte(tt.line), &rec); err != nil {
+				t.Fatal(err)
+			}
+			for k, want := range tt.want {
+				if rec[k] != want {
+					t.Errorf("%s = %v, want %v", k, rec[k], want)
+				}
+			}
+			for _, k := range []string{"host", "duration", "remote"} {
+				if _, ok := rec[k]; !ok {
+					t.Errorf("no %q in %s", k, tt.line)
+				}
+			}
+		})
+	}
+}
+
+// TestSwap stores a new rule set while requests run: each answer is from
+// the old set or the new one.
+func TestSwap(t *testing.T) {
+	ts, h := startServer(t, server.Options{}, testRules(t))
+	next := &server.Rules{Table: mustTable(t, rule("/original-resource", "/elsewhere"))}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			c := noFollow()
+			for range 25 {
+				resp, err := c.Get(ts.URL + "/original-resource")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				if loc := resp.Header.Get("Location"); loc != "/temporary-resource" && loc != "/elsewhere" {
+					t.Errorf("Location = %q", loc)
+				}
+			}
+		})
+	}
+	h.Store(next)
+	wg.Wait()
+	if got := do(t, noFollow(), mustRequest(t, "GET", ts.URL+"/original-resource", nil)); got.header.Get("Location") != "/elsewhere" {
+		t.Errorf("after Store: Location = %q, want /elsewhere", got.header.Get("Location"))
+	}
+}
+
+func mustRequest(tb testing.TB, method, url string, body io.Reader) *http.Request {
+	tb.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return req
+}
