@@ -480,13 +480,17 @@ func (f *follower) setBody(req *http.Request, body io.ReadCloser) {
 	req.Body, req.GetBody = body, f.getBody
 	req.ContentLength = f.bodyLen
 	if f.cap != nil && req.ContentLength <= 0 {
-		req.ContentLength = max(f.cap.size(), -1) // known once read to its end
+		// Known once read to its end.
+		if req.ContentLength = max(f.cap.size(), -1); req.ContentLength == 0 {
+			body.Close()
+			req.Body = http.NoBody
+		}
 	}
 	req.TransferEncoding = f.ireq.TransferEncoding
 
 	thr := f.c.ExpectContinueThreshold
 	switch {
-	case thr < 0:
+	case thr < 0, req.Body == http.NoBody:
 		return
 	case thr == 0:
 		thr = DefaultExpectContinueThreshold
@@ -670,7 +674,11 @@ func fingerprint(r *http.Request) string {
 	b.WriteByte(' ')
 	b.WriteString(u.String())
 	b.WriteByte('\n')
-	b.WriteString(r.Host)
+	host := r.Host
+	if host == "" {
+		host = r.URL.Host
+	}
+	b.WriteString(host)
 	b.WriteByte('\n')
 	keys := make([]string, 0, len(r.Header))
 	for k := range r.Header {

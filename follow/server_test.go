@@ -83,6 +83,16 @@ func (s *hopServer) serve(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "ok")
 }
 
+// route sets the handler of path.
+func (s *hopServer) route(path string, h http.HandlerFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.routes == nil {
+		s.routes = make(map[string]http.HandlerFunc)
+	}
+	s.routes[path] = h
+}
+
 // requests returns what the server got so far and forgets it.
 func (s *hopServer) requests() []received {
 	s.mu.Lock()
