@@ -6,13 +6,46 @@
 // that answers a normalised request following the precedence of SPEC §1.2,
 // and the Match it fills renders the response's Location and headers
 // (SPEC §1.3).
+//
+// # Precedence
+//
+// Lookup follows SPEC §1.2. Candidates are the rules whose host, scheme,
+// methods (GET answers HEAD; no methods means all but OPTIONS), query
+// condition, window (ignored when now is zero) and path match. Then:
+//
+//  1. Host tier: rules with the request's exact host; else wildcard hosts,
+//     the longest suffix first; else host-less rules.
+//  2. Higher priority first.
+//  3. With order first-match, file order (Source.Seq) decides.
+//  4. With order specificity: an exact path; then patterns, the longest
+//     literal prefix first (for "/docs/*" the literal is "/docs/"); at an
+//     equal literal, named segments before a segment prefix ("/x/*")
+//     before a string prefix ("/x*"); between named patterns, segment by
+//     segment, a literal segment before a named one, and a pattern that
+//     ends before one that ends in "/*"; then regexes in file order.
+//  5. Between rules of the same path pattern: more query conditions
+//     first, then file order. A rule beats a table row with the same
+//     host and path (the row is shadowed); rows have priority 0.
+//
+// # Captures
+//
+// Captures are cut from the request path as Lookup sees it: decoded, dot
+// segments removed. A request's "%2F" therefore arrives in a capture as
+// "/", and Location encodes it as "/" wherever "/" may stay (a splat, a
+// regex group); a named segment never holds "/". Query-condition captures
+// are the raw query value, form-decoded and encoded again.
 package match
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/detourhttp/detour"
 )
+
+// DefaultMaxRegex is the number of regex rules a Table may hold when
+// Options.MaxRegex is 0.
+const DefaultMaxRegex = 10000
 
 // Options tune Compile. The zero value is ready to use.
 type Options struct {
@@ -25,32 +58,54 @@ type Options struct {
 
 // Table is a compiled, immutable rule set. It is safe for concurrent use.
 type Table struct {
-	// TODO(match): built by the match package owner.
+	firstMatch bool
+	seed       uint64
+	rules      []*crule       // in file order
+	rulePtrs   []*detour.Rule // rules[i].r
+	tables     []*ctable
+	tablePtrs  []*detour.Table
+	nrows      int
+	any        *bucket
+	hosts      map[string]*bucket
+	wild       map[string]*bucket // by suffix, without "*."
+	exact      exactIndex
+	pidx       pindex
 }
 
 // Compile checks rules and tables and builds a Table. The diagnostics hold
 // every error and warning found, each with the rule's Source file and line,
 // the rule id and the field ("from", "to", "headers.X-Foo", …). When any is
 // an error, the Table is nil.
+//
+// Diagnostics about a table row name the table's File (Table.File) and the
+// row's line, with the table's id as the rule. A rule without an ID gets
+// detour.DeriveID's. The Table refers to rules and tables, which must not
+// change afterwards.
 func Compile(rules []detour.Rule, tables []detour.Table, opts Options) (*Table, detour.Diagnostics) {
-	panic("match.Compile: not built yet")
+	return compile(rules, tables, opts)
 }
 
 // Len returns the number of rules and table rows in t.
-func (t *Table) Len() int { panic("match: not built yet") }
+func (t *Table) Len() int { return len(t.rules) + t.nrows }
 
 // Rules returns t's rules (not table rows) in Source.Seq order. The caller
 // must not change them.
-func (t *Table) Rules() []*detour.Rule { panic("match: not built yet") }
+func (t *Table) Rules() []*detour.Rule { return t.rulePtrs }
 
 // Tables returns t's tables. The caller must not change them.
-func (t *Table) Tables() []*detour.Table { panic("match: not built yet") }
+func (t *Table) Tables() []*detour.Table { return t.tablePtrs }
 
 // Lookup finds the rule that answers req at time now, fills m and reports
 // whether one did. A zero now ignores windows (for lint). It allocates
 // nothing when an exact rule or table row answers.
 func (t *Table) Lookup(req *detour.Request, now time.Time, m *Match) bool {
-	panic("match: not built yet")
+	s := searcher{t: t, req: req, now: now}
+	if !s.run() {
+		*m = Match{}
+		return false
+	}
+	s.finish(m)
+	return true
 }
 
 // Candidates returns every rule that matches req at now, the one Lookup
@@ -58,7 +113,27 @@ func (t *Table) Lookup(req *detour.Request, now time.Time, m *Match) bool {
 // as their table's template rule. It is for lint and "which rule answers
 // this?", not for the hot path.
 func (t *Table) Candidates(req *detour.Request, now time.Time) []Candidate {
-	panic("match: not built yet")
+	hits := t.candidates(req, now)
+	out := make([]Candidate, len(hits))
+	for i := range hits {
+		out[i] = t.candidate(&hits[i])
+	}
+	return out
+}
+
+// candidate converts a hit.
+func (t *Table) candidate(h *hit) Candidate {
+	switch {
+	case h.cr != nil:
+		return Candidate{Rule: h.cr.r}
+	case h.xi != nil:
+		return Candidate{Rule: h.xi.tb.tmpl, Row: int(h.xi.line)}
+	}
+	e := entry{t.exact.arena, h.off}
+	if e.flags()&xKindMask == xRow {
+		return Candidate{Rule: t.tables[e.ref()].tmpl, Row: int(e.line())}
+	}
+	return Candidate{Rule: t.rulePtrs[e.ref()]}
 }
 
 // Candidate is one rule that matches a request.
@@ -67,6 +142,10 @@ type Candidate struct {
 	// Row is the table row's line, 0 for rules.
 	Row int
 }
+
+// span is a capture: byte offsets into the request path, or into its raw
+// query for query-condition captures.
+type span struct{ s, e int32 }
 
 // Match is the result of a Lookup. The zero value is ready for Lookup; a
 // Match may be reused, and is not safe for concurrent use. It refers to
@@ -78,19 +157,176 @@ type Match struct {
 	Rule *detour.Rule
 	// Row is the 1-based line of the table row that answered; 0 for rules.
 	Row int
-	// TODO(match): unexported state (captures, request, compiled target).
+
+	t      *Table
+	req    *detour.Request
+	cr     *crule  // the rule, when loaded (see ridx)
+	ridx   int32   // index of the rule in t.rules, or -1
+	tb     *ctable // the row's table
+	status int
+	// A static Location: pre-rendered, with where "?" and "#" are.
+	static     bool
+	rel        bool
+	qmode      qmodeRule
+	qpos, fpos int32
+	pre        []byte
+	rest       string // a subpath row: the rest of the path
+	caps       [maxCaps]span
+}
+
+// setRule makes m the answer of rule cr.
+func (m *Match) setRule(cr *crule) {
+	m.cr, m.ridx, m.Rule, m.status, m.qmode = cr, cr.idx, cr.r, cr.status, cr.qmode
+	switch {
+	case cr.tgt == nil:
+		m.static = true
+	case cr.tgt.static && !cr.r.Absolute:
+		m.static, m.pre, m.qpos, m.fpos, m.rel = true, cr.tgt.pre, int32(cr.tgt.qpos), int32(cr.tgt.fpos), !cr.tgt.abs
+	}
+}
+
+// rule returns the compiled rule of m, nil for a table row.
+func (m *Match) rule() *crule {
+	if m.cr == nil && m.ridx >= 0 && m.t != nil {
+		m.cr = m.t.rules[m.ridx]
+	}
+	return m.cr
 }
 
 // Status returns the response status: 301, 302, 303, 307, 308 or 410.
-func (m *Match) Status() int { panic("match: not built yet") }
+// It is 0 when m holds no match.
+func (m *Match) Status() int { return m.status }
 
 // AppendLocation appends the Location header value to dst: the target
 // with captures and placeholders substituted and encoded, and the query
-// merged as the rule says. It appends nothing for 410.
-func (m *Match) AppendLocation(dst []byte) []byte { panic("match: not built yet") }
+// merged as the rule says. It appends nothing for 410. The value is
+// ASCII without control characters, and a relative value never begins
+// with "//" or "/\".
+func (m *Match) AppendLocation(dst []byte) []byte {
+	if m.Rule == nil || m.status == detour.StatusGone {
+		return dst
+	}
+	if m.static {
+		if m.req.Query == "" && m.rest == "" && (m.qmode != modeReplace || m.qpos < 0) {
+			return append(dst, m.pre...)
+		}
+		start := len(dst)
+		dst = appendQueryMerge(dst, m.pre, int(m.qpos), int(m.fpos), m.qmode, m.req.Query, m.rest)
+		if m.rel {
+			dst = fixLeadingSlashes(dst, start)
+		}
+		return dst
+	}
+	return m.appendDynamic(dst)
+}
 
 // Location returns the Location header value; it allocates.
 func (m *Match) Location() string { return string(m.AppendLocation(nil)) }
+
+// appendDynamic renders a target with captures or placeholders.
+func (m *Match) appendDynamic(dst []byte) []byte {
+	cr := m.rule()
+	tg, req := cr.tgt, m.req
+	start := len(dst)
+	rel := !tg.abs
+	switch {
+	case tg.origin != "":
+		dst = append(dst, tg.origin...)
+	case tg.hostTok:
+		if tg.schemeTok {
+			dst = append(dst, reqScheme(req)...)
+		} else {
+			dst = append(dst, tg.scheme...)
+		}
+		dst = append(dst, "://"...)
+		dst = append(dst, req.Host...)
+		dst = append(dst, tg.hostTail...)
+	case cr.r.Absolute:
+		dst = append(dst, reqScheme(req)...)
+		dst = append(dst, "://"...)
+		if cr.host.kind == hostExact {
+			dst = append(dst, cr.host.name...)
+		} else {
+			dst = append(dst, req.Host...)
+		}
+		rel = false
+	}
+	qmark := -1
+	closed := false
+	for i := range tg.toks {
+		k := &tg.toks[i]
+		if k.part == partQuery && m.qmode == modeReplace {
+			continue
+		}
+		if k.part == partFrag && !closed {
+			dst, closed = m.closeQuery(dst, qmark), true
+		}
+		if k.part == partQuery && qmark < 0 {
+			qmark = len(dst)
+		}
+		dst = m.appendToken(dst, k)
+	}
+	if !closed {
+		dst = m.closeQuery(dst, qmark)
+	}
+	if rel {
+		dst = fixLeadingSlashes(dst, start)
+	}
+	return dst
+}
+
+// closeQuery ends the query part of a rendered target whose "?" is at
+// qmark (-1: none): a bare "?" goes, and the request's query is merged.
+func (m *Match) closeQuery(dst []byte, qmark int) []byte {
+	if qmark >= 0 && qmark == len(dst)-1 {
+		dst = dst[:qmark]
+		qmark = -1
+	}
+	if m.qmode != modeDrop && m.req.Query != "" {
+		if qmark < 0 {
+			dst = append(dst, '?')
+		} else {
+			dst = append(dst, '&')
+		}
+		dst = appendRawQuery(dst, m.req.Query)
+	}
+	return dst
+}
+
+// appendToken renders one token of a target.
+func (m *Match) appendToken(dst []byte, k *token) []byte {
+	req := m.req
+	switch k.kind {
+	case tLit:
+		return append(dst, k.lit...)
+	case tCap:
+		sp := m.caps[k.slot]
+		if k.fromQuery {
+			return appendCapturedQuery(dst, req.Query[sp.s:sp.e], k.part)
+		}
+		return appendCaptured(dst, req.Path[sp.s:sp.e], k.part, k.slash)
+	case tScheme:
+		return append(dst, reqScheme(req)...)
+	case tHost:
+		return appendCaptured(dst, req.Host, k.part, false)
+	case tPath:
+		return appendCaptured(dst, req.Path, k.part, true)
+	case tQuery:
+		if k.part == partPath {
+			return appendCaptured(dst, req.Query, partQuery, true)
+		}
+		return appendRawQuery(dst, req.Query)
+	}
+	return dst
+}
+
+// reqScheme is the request's scheme, "http" when it has none.
+func reqScheme(req *detour.Request) string {
+	if req.Scheme == "" {
+		return "http"
+	}
+	return req.Scheme
+}
 
 // Headers calls fn for each response header other than Location and the
 // body's Content-Type: Cache-Control (no-store for 302/303/307, a max-age
@@ -98,10 +334,41 @@ func (m *Match) Location() string { return string(m.AppendLocation(nil)) }
 // it), Retry-After, and the rule's extra headers. now caps max-age and
 // renders "window_end".
 func (m *Match) Headers(now time.Time, fn func(name, value string)) {
-	panic("match: not built yet")
+	if m.Rule == nil {
+		return
+	}
+	if m.tb != nil {
+		switch m.status {
+		case 302, 303, 307:
+			fn("Cache-Control", "no-store")
+		case 301, 308:
+			fn("Cache-Control", m.tb.ccPermanent)
+		}
+		return
+	}
+	cr := m.rule()
+	if !cr.ownCC && cr.cc != "" {
+		v := cr.cc
+		if detour.Permanent(cr.status) && !cr.windowE.IsZero() && !now.IsZero() {
+			left := int64(cr.windowE.Sub(now) / time.Second)
+			if left < 0 {
+				left = 0
+			}
+			if left < int64(cr.maxAge) {
+				v = "max-age=" + strconv.FormatInt(left, 10)
+			}
+		}
+		fn("Cache-Control", v)
+	}
+	if cr.retry != "" {
+		fn("Retry-After", cr.retry)
+	}
+	for _, h := range cr.r.Headers {
+		fn(h.Name, h.Value)
+	}
 }
 
 // Samples returns up to n request targets (path, and "?query" when the
 // rule has a query condition) that r's from pattern matches, exercising
 // every capture. An exact rule yields its path.
-func Samples(r *detour.Rule, n int) ([]string, error) { panic("match: not built yet") }
+func Samples(r *detour.Rule, n int) ([]string, error) { return samples(r, n) }
