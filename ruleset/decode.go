@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/net/idna"
 
 	"github.com/detourhttp/detour"
 )
@@ -649,6 +650,11 @@ func parseHost(s string) (string, error) {
 	h, err := detour.NormalizeHost(rest)
 	if err != nil || h == "" {
 		return "", fmt.Errorf("%q is not a host name (internationalised names must be valid IDNA)", clip(s))
+	}
+	if strings.Contains(h, "xn--") {
+		if _, err := idna.Lookup.ToUnicode(h); err != nil {
+			return "", fmt.Errorf("%q is not a valid internationalised host name: %v", clip(s), err)
+		}
 	}
 	if len(h) > 253 {
 		return "", fmt.Errorf("host is longer than 253 characters")

@@ -319,7 +319,7 @@ func conflict(file string, v setting, field string, prev setting) detour.Diagnos
 // lint.
 func (s *Set) checkIDs(ds detour.Diagnostics) detour.Diagnostics {
 	seen := make(map[string]detour.Source, len(s.Rules)+len(s.Tables))
-	dup := func(id string, src detour.Source) bool {
+	dup := func(kind, id string, src detour.Source) bool {
 		first, ok := seen[id]
 		if !ok {
 			seen[id] = src
@@ -327,7 +327,7 @@ func (s *Set) checkIDs(ds detour.Diagnostics) detour.Diagnostics {
 		}
 		d := detour.Diagnostic{Severity: detour.SeverityError, File: src.File, Line: src.Line, Field: "id", Rule: id,
 			Code: "duplicate-id", Message: fmt.Sprintf("id %q is already used at %s", id, first)}
-		if p := s.places[placeKey{file: src.File, id: id, seq: src.Seq}]; p != nil {
+		if p := s.places[placeKey{kind: kind, file: src.File, id: id, seq: src.Seq}]; p != nil {
 			d.Field, d.Line = p.fieldAt("id")
 			if p.derivedID {
 				d.Field = p.path
@@ -340,14 +340,14 @@ func (s *Set) checkIDs(ds detour.Diagnostics) detour.Diagnostics {
 	}
 	rules := s.Rules[:0]
 	for _, r := range s.Rules {
-		if !dup(r.ID, r.Source) {
+		if !dup("rule", r.ID, r.Source) {
 			rules = append(rules, r)
 		}
 	}
 	s.Rules = slices.Clip(rules)
 	tables := s.Tables[:0]
 	for _, t := range s.Tables {
-		if !dup(t.ID, t.Source) {
+		if !dup("table", t.ID, t.Source) {
 			tables = append(tables, t)
 		}
 	}

@@ -2,6 +2,7 @@ package ruleset
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -45,6 +46,14 @@ func (l *Loader) loadTables(s *Set, ds detour.Diagnostics) detour.Diagnostics {
 				Field: field, Rule: t.ID, Code: "table", Message: err.Error()})
 			continue
 		}
+		// Size Rows once: growing a slice of a million rows by a quarter
+		// at a time copies it over and over.
+		if lines, err := countLines(f); err == nil && len(t.Rows) == 0 {
+			t.Rows = make([]detour.Row, 0, lines)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			t.Rows = nil
+		}
 		// A file that grows while it is read is cut at the cap.
 		ds = append(ds, ReadTable(io.LimitReader(f, l.maxTableSize()), name, &t, s.MergeSlashes)...)
 		f.Close()
@@ -52,6 +61,29 @@ func (l *Loader) loadTables(s *Set, ds detour.Diagnostics) detour.Diagnostics {
 	}
 	s.Tables = kept
 	return ds
+}
+
+// countLines counts the lines of r (a last line without a newline
+// included).
+func countLines(r io.Reader) (int, error) {
+	buf := make([]byte, 64<<10)
+	n, last := 0, byte('\n')
+	for {
+		k, err := r.Read(buf)
+		if k > 0 {
+			n += bytes.Count(buf[:k], []byte{'\n'})
+			last = buf[k-1]
+		}
+		if errors.Is(err, io.EOF) {
+			if last != '\n' {
+				n++
+			}
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }
 
 func contains(list []string, s string) bool {

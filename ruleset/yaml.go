@@ -99,9 +99,23 @@ func badByteLine(data []byte) (int, bool) {
 	return 0, false
 }
 
-// lineAt returns the 1-based line of byte offset i.
+// lineAt returns the 1-based line of byte offset i, counting line breaks
+// as YAML does: CRLF, CR, LF, and NEL, LS and PS.
 func lineAt(data []byte, i int) int {
-	return bytes.Count(data[:i], []byte("\n")) + 1
+	line := 1
+	for j := 0; j < i && j < len(data); j++ {
+		switch {
+		case data[j] == '\n':
+			line++
+		case data[j] == '\r':
+			if j+1 >= len(data) || data[j+1] != '\n' {
+				line++
+			}
+		case bytes.HasPrefix(data[j:], []byte("\u0085")), bytes.HasPrefix(data[j:], []byte("\u2028")), bytes.HasPrefix(data[j:], []byte("\u2029")):
+			line++
+		}
+	}
+	return line
 }
 
 // aliasBudget measures how many nodes the aliases of a document add when
@@ -139,11 +153,13 @@ func checkAliases(root *yaml.Node, limit int) *yamlError {
 	}
 	var worst *yaml.Node
 	walkDirect(root, func(n *yaml.Node) {
-		if n.Kind == yaml.AliasNode && (worst == nil || b.size[n] > b.size[worst]) {
+		// The last of the largest: aliases are used after they are
+		// defined, and the use is what the reader should look at.
+		if n.Kind == yaml.AliasNode && (worst == nil || b.size[n] >= b.size[worst]) {
 			worst = n
 		}
 	})
-	return &yamlError{line: max(worst.Line, 1), msg: fmt.Sprintf("YAML aliases expand the file by more than %d nodes (the cap); *%s alone is too large", limit, worst.Value)}
+	return &yamlError{line: max(worst.Line, 1), msg: fmt.Sprintf("YAML aliases expand the file by more than %d nodes (the cap); the last of the largest is *%s", limit, worst.Value)}
 }
 
 // walkDirect calls fn for every node of n as written, an alias as one
