@@ -467,8 +467,8 @@ func (f *follower) send(req *http.Request) (*http.Response, error) {
 		Duration:     took,
 		BodyReplayed: req.Body != nil && len(f.hops) > 0,
 	}
-	if ra, ok := retryAfter(resp.Header.Get("Retry-After"), c.now()); ok && isRedirect(resp.StatusCode) {
-		hop.RetryAfter = ra
+	if v := resp.Header.Get("Retry-After"); v != "" && isRedirect(resp.StatusCode) {
+		hop.RetryAfter, _ = retryAfter(v, c.now())
 	}
 	f.hops = append(f.hops, hop)
 	return resp, nil

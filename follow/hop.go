@@ -1,6 +1,7 @@
 package follow
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,7 +92,7 @@ func (h Hop) MarshalJSON() ([]byte, error) {
 	if changes == nil {
 		changes = []string{}
 	}
-	return json.Marshal(hopJSON{
+	return marshal(hopJSON{
 		Method:       h.Method,
 		URL:          h.URL,
 		Status:       h.Status,
@@ -174,5 +175,18 @@ func (t Trace) MarshalJSON() ([]byte, error) {
 		msg := t.Err.Error()
 		out.Error = &msg
 	}
-	return json.Marshal(out)
+	return marshal(out)
+}
+
+// marshal is json.Marshal without HTML escaping, so that URLs keep their
+// '&'; an encoder that wants it escaped (json.Marshal's default) still
+// escapes what MarshalJSON returns.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
