@@ -8,7 +8,7 @@ package match
 //
 // Entry layout (little-endian):
 //
-//	0      flags (entry kind, xSimple, xStatic, xCI, xSub, xRel)
+//	0      flags (entry kind, xSimple, xStatic, xCI, xSub, xRel, xSlash)
 //	1      query mode
 //	2..3   status
 //	4..7   bucket id
@@ -32,6 +32,7 @@ const (
 	xCI       = 1 << 4 // the key is lower-case; compare folding case
 	xSub      = 1 << 5 // a subpath entry: the row also matches below the key
 	xRel      = 1 << 6 // the pre-rendered Location is relative
+	xSlash    = 1 << 7 // a subpath entry of a row whose path ends in "/"
 	xKeyFlags = xCI | xSub
 )
 
@@ -60,6 +61,7 @@ type xitem struct {
 	pre        []byte
 	qpos, fpos int
 	rel        bool
+	slash      bool // a subpath item of a row whose path ends in "/"
 }
 
 func (it *xitem) prio() int {
@@ -204,6 +206,9 @@ func (x *exactIndex) encode(a []byte, bucket uint32, flags uint8, key string, it
 	if rel_ {
 		f |= xRel
 	}
+	if it.slash {
+		f |= xSlash
+	}
 	a = append(a, f, byte(qmode))
 	a = put16(a, status)
 	a = put32(a, bucket)
@@ -233,6 +238,7 @@ func (x *exactIndex) decode(off int) xitem {
 		qpos:   e.qpos(),
 		fpos:   e.fpos(),
 		rel:    e.flags()&xRel != 0,
+		slash:  e.flags()&xSlash != 0,
 	}
 }
 

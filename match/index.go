@@ -401,7 +401,9 @@ func (b *builder) addTable(ct *ctable) {
 				bk.subCS = true
 			}
 			b.level(bk, 0).sub = true
-			b.insertExact(bk, flags|xSub, strings.TrimSuffix(key, "/"), it)
+			sub := it
+			sub.slash = strings.HasSuffix(key, "/")
+			b.insertExact(bk, flags|xSub, strings.TrimSuffix(key, "/"), sub)
 		}
 	}
 }

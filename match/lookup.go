@@ -216,13 +216,16 @@ func (s *searcher) entry(off int, class uint8, lit, rest int) {
 	f := e.flags()
 	h := hit{off: off, class: class, lit: lit, rest: rest, pk: kindSegment}
 	ex := class == classExact && s.collect == nil
+	// A subpath row whose path ends in "/" matches that path exactly, not
+	// as a subpath.
+	bare := rest >= 0 && rest == len(s.req.Path)-1
 	switch f & xKindMask {
 	case xList:
 		list := x.lists[e.ref()]
 		h.off = -1
 		for i := range list {
 			it := &list[i]
-			if it.cr != nil && !s.passes(it.cr) || it.cr == nil && s.req.Method == "OPTIONS" {
+			if it.cr != nil && !s.passes(it.cr) || it.cr == nil && (s.req.Method == "OPTIONS" || bare && it.slash) {
 				continue
 			}
 			h.xi, h.cr = it, it.cr
@@ -250,7 +253,7 @@ func (s *searcher) entry(off int, class uint8, lit, rest int) {
 		h.prio, h.ord = e.prio(), e.ord()
 		s.give(&h, ex)
 	case xRow:
-		if s.req.Method == "OPTIONS" {
+		if s.req.Method == "OPTIONS" || bare && f&xSlash != 0 {
 			return
 		}
 		h.isRow, h.ord, h.line = true, e.ord(), e.line()
