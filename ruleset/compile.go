@@ -1,6 +1,7 @@
 package ruleset
 
 import (
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -37,8 +38,18 @@ func (s *Set) locate(ds detour.Diagnostics) {
 		return
 	}
 	byID := s.placesByID()
+	tables := make(map[string]*detour.Table, len(s.Tables))
+	for i := range s.Tables {
+		tables[s.Tables[i].ID] = &s.Tables[i]
+	}
 	for i := range ds {
 		d := &ds[i]
+		// match names a row's table file as the rules file wrote it;
+		// give it as Load read it, as ruleset's own row messages do.
+		if tb := tables[d.Rule]; tb != nil && d.File == tb.File && tb.Source.File != "" {
+			d.File = tableFile(tb)
+			continue
+		}
 		p := byID[d.Rule]
 		if p == nil || d.File != "" && d.File != p.file {
 			continue
@@ -73,4 +84,13 @@ func (s *Set) placesByID() map[string]*place {
 		}
 	}
 	return byID
+}
+
+// tableFile is the path of tb's file as Load read it: joined to the
+// folder of the rules file that names it.
+func tableFile(tb *detour.Table) string {
+	if tb.Source.File == "" {
+		return tb.File
+	}
+	return filepath.Join(filepath.Dir(tb.Source.File), filepath.FromSlash(tb.File))
 }

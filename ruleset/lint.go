@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -329,6 +328,12 @@ func (l *linter) tableRows(tb *detour.Table) {
 		}
 		if l.m.Row != row.Line || l.m.Rule.ID != tb.ID {
 			winner := node{rule: l.m.Rule, row: l.m.Row}
+			// match.Compile already warns of a row that an exact rule
+			// with the same path beats; this finds the rest (a pattern
+			// of higher priority, first-match order).
+			if winner.row == 0 && exactFrom(winner.rule.From) {
+				continue
+			}
 			if l.rowFinding(tb, "shadowed") {
 				file, line := l.tableFile(tb), row.Line
 				l.diags = append(l.diags, detour.Diagnostic{Severity: detour.SeverityWarning, File: file, Line: line,
@@ -392,7 +397,7 @@ func (l *linter) walk(src node, req detour.Request) (hops []hop, out outcome, lo
 		}
 		for i := range hops {
 			if sameRequest(&hops[i], &h) {
-				return append(hops, h), endLoop, i
+				return hops, endLoop, i
 			}
 		}
 		if h.status == detour.StatusGone {
@@ -637,8 +642,15 @@ func (l *linter) chain(src node, hops []hop, out outcome) {
 		b.WriteString(end)
 	}
 	advice := fmt.Sprintf("redirect straight to %s", end)
-	if out == endGone {
+	switch {
+	case out == endGone:
 		advice = "answer 410 straight away"
+	case out == endNoRule:
+		// The method changed on the way (a 301, 302 or 303 made a POST
+		// a GET), so the chain can come back to where it began.
+		if final, ok := l.follow(&last); ok && final.Host == hops[0].req.Host && final.Path == hops[0].req.Path {
+			advice = fmt.Sprintf("it ends where it began, as a %s", final.Method)
+		}
 	}
 	d := detour.Diagnostic{Severity: detour.SeverityWarning, Rule: src.rule.ID, Code: "chain",
 		Message: fmt.Sprintf("redirect chain of %d hops: %s; %s", len(hops), b.String(), advice)}
@@ -694,9 +706,4 @@ func (l *linter) where(n node, field string) (file string, line int, path string
 }
 
 // tableFile is the path of tb's file as Load read it.
-func (l *linter) tableFile(tb *detour.Table) string {
-	if tb.Source.File == "" {
-		return tb.File
-	}
-	return filepath.Join(filepath.Dir(tb.Source.File), filepath.FromSlash(tb.File))
-}
+func (l *linter) tableFile(tb *detour.Table) string { return tableFile(tb) }

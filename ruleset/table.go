@@ -28,7 +28,7 @@ var errLeavesFolder = errors.New("leaves the rules file's folder")
 func (l *Loader) loadTables(s *Set, ds detour.Diagnostics) detour.Diagnostics {
 	kept := s.Tables[:0]
 	for _, t := range s.Tables {
-		name := filepath.Join(filepath.Dir(t.Source.File), filepath.FromSlash(t.File))
+		name := tableFile(&t)
 		if !contains(s.Files, name) {
 			s.Files = append(s.Files, name)
 		}
