@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/detourhttp/detour/match"
 	"github.com/detourhttp/detour/ruleset"
 )
 
@@ -16,6 +18,104 @@ import (
 // 2 s a load; it reports ns/row as well.
 func BenchmarkLoadTable1M(b *testing.B) {
 	const rows = 1_000_000
+	rules := writeTable1M(b, rows)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		s, ds, err := ruleset.Load(rules)
+		if err != nil || len(ds) > 0 {
+			b.Fatalf("Load: %v %v", err, ds)
+		}
+		if n := len(s.Tables[0].Rows); n != rows {
+			b.Fatalf("got %d rows, want %d", n, rows)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/rows, "ns/row")
+}
+
+// BenchmarkReloadTable1M measures what a reload of the same set costs
+// after Load: match.Compile and the lint of every row (CompileAt).
+func BenchmarkReloadTable1M(b *testing.B) {
+	const rows = 1_000_000
+	s, ds, err := ruleset.Load(writeTable1M(b, rows))
+	if err != nil || len(ds) > 0 {
+		b.Fatalf("Load: %v %v", err, ds)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		tb, ds := s.CompileAt(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
+		if tb == nil || len(ds) > 0 {
+			b.Fatalf("Compile: %v", ds)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/rows, "ns/row")
+}
+
+// BenchmarkLintTable1M measures Lint alone over a 1,000,000-row table:
+// one walk per row (its lookup, Location, and the lookup of where it
+// leads).
+func BenchmarkLintTable1M(b *testing.B) {
+	const rows = 1_000_000
+	s, ds, err := ruleset.Load(writeTable1M(b, rows))
+	if err != nil || len(ds) > 0 {
+		b.Fatalf("Load: %v %v", err, ds)
+	}
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	tb, ds := match.Compile(s.Rules, s.Tables, match.Options{})
+	if tb == nil {
+		b.Fatal(ds)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if ds := ruleset.Lint(s, tb, now); len(ds) > 0 {
+			b.Fatalf("Lint: %v", ds)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/rows, "ns/row")
+}
+
+// BenchmarkLint100kRules measures Load and CompileAt of 100,000 rules,
+// a tenth of them patterns.
+func BenchmarkLint100kRules(b *testing.B) {
+	const n = 100_000
+	dir := b.TempDir()
+	f, err := os.Create(filepath.Join(dir, "rules.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	fmt.Fprintln(w, "rules:")
+	for i := range n {
+		if i%10 == 0 {
+			fmt.Fprintf(w, "  - {from: /section-%d/*, to: /s/%d/:splat}\n", i, i)
+		} else {
+			fmt.Fprintf(w, "  - {from: /page-%d, to: /p/%d}\n", i, i)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		s, ds, err := ruleset.Load(filepath.Join(dir, "rules.yaml"))
+		if err != nil || len(ds) > 0 {
+			b.Fatalf("Load: %v %v", err, ds)
+		}
+		tb, ds := s.CompileAt(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
+		if tb == nil || len(ds) > 0 {
+			b.Fatalf("Compile: %v", ds)
+		}
+	}
+}
+
+// writeTable1M writes a rules file and a table of rows to a temporary
+// folder and returns the rules file's path.
+func writeTable1M(b *testing.B, rows int) string {
+	b.Helper()
 	dir := b.TempDir()
 	f, err := os.Create(filepath.Join(dir, "legacy.csv"))
 	if err != nil {
@@ -43,16 +143,5 @@ func BenchmarkLoadTable1M(b *testing.B) {
 	if err := os.WriteFile(rules, []byte("tables:\n  - file: legacy.csv\n    status: 301\n"), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		s, ds, err := ruleset.Load(rules)
-		if err != nil || len(ds) > 0 {
-			b.Fatalf("Load: %v %v", err, ds)
-		}
-		if n := len(s.Tables[0].Rows); n != rows {
-			b.Fatalf("got %d rows, want %d", n, rows)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/rows, "ns/row")
+	return rules
 }

@@ -9,15 +9,21 @@ import (
 	"github.com/detourhttp/detour/match"
 )
 
-// Compile builds the lookup table of s with match.Compile and checks its
-// redirect graph with Lint at now (which finds expired windows). It
-// returns every diagnostic of both, the field names of match's given as
-// paths in the rules file ("rules[3].to") with the line of that field;
-// the table is nil when any diagnostic is an error.
+// Compile is CompileAt with the current time.
+func (s *Set) Compile() (*match.Table, detour.Diagnostics) {
+	return s.CompileAt(time.Now())
+}
+
+// CompileAt builds the lookup table of s with match.Compile and checks its
+// redirect graph with Lint at now (now only decides which windows have
+// expired). It returns every diagnostic of both, the field names of
+// match's given as paths in the rules file ("rules[3].to") with the line
+// of that field; the table is nil when any diagnostic is an error (a
+// certain redirect loop included).
 //
-// Compile does not change s; the table refers to s's rules, which must
-// not change afterwards.
-func (s *Set) Compile(now time.Time) (*match.Table, detour.Diagnostics) {
+// CompileAt does not change s; the table refers to s's rules and tables,
+// which must not change afterwards.
+func (s *Set) CompileAt(now time.Time) (*match.Table, detour.Diagnostics) {
 	t, ds := match.Compile(s.Rules, s.Tables, match.Options{Order: s.Order})
 	s.locate(ds)
 	if t == nil || ds.HasErrors() {

@@ -137,6 +137,8 @@ type linter struct {
 
 	m     match.Match
 	buf   []byte
+	hops  []hop          // reused by walk
+	cur   detour.Request // the request l.m was filled from
 	loops map[string]bool
 	diags detour.Diagnostics
 
@@ -207,9 +209,16 @@ func (l *linter) spend() bool {
 
 // samples returns the sample requests of rule r.
 func (l *linter) samples(r *detour.Rule) []detour.Request {
-	targets, err := match.Samples(r, l.samplesN)
-	if err != nil {
-		return nil
+	var targets []string
+	if exactFrom(r.From) && !strings.ContainsRune(r.From, '%') {
+		// What match.Samples would return, without compiling a probe
+		// table for each of a hundred thousand exact rules.
+		targets = []string{r.From}
+	} else {
+		var err error
+		if targets, err = match.Samples(r, l.samplesN); err != nil {
+			return nil
+		}
 	}
 	host := r.Host
 	if strings.HasPrefix(host, "*.") {
@@ -320,13 +329,25 @@ func (l *linter) tableRows(tb *detour.Table) {
 		row := &tb.Rows[i]
 		host := cmp.Or(row.Host, tb.Host)
 		req := detour.Request{Method: "GET", Scheme: "https", Host: host, Path: row.Path}
-		if !l.spend() {
-			return
+		if tpl == nil {
+			// The template rule match answers rows with; found once.
+			if !l.spend() {
+				return
+			}
+			l.cur = req
+			if l.t.Lookup(&l.cur, time.Time{}, &l.m) && l.m.Rule.ID == tb.ID {
+				tpl = l.m.Rule
+			}
 		}
-		if !l.t.Lookup(&req, time.Time{}, &l.m) {
-			continue // the row does not answer its own path: match's business
+		src := node{rule: tpl, row: row.Line}
+		if tpl == nil {
+			src.rule = &detour.Rule{ID: tb.ID} // matches no answer: the row is beaten
 		}
-		if l.m.Row != row.Line || l.m.Rule.ID != tb.ID {
+		if l.walkFrom(src, req) != endNotFirst {
+			continue
+		}
+		// Another rule or row answers the row's path; l.m holds it.
+		if l.m.Rule != nil {
 			winner := node{rule: l.m.Rule, row: l.m.Row}
 			// match.Compile already warns of a row that an exact rule
 			// with the same path beats; this finds the rest (a pattern
@@ -340,12 +361,7 @@ func (l *linter) tableRows(tb *detour.Table) {
 					Rule: tb.ID, Code: "shadowed",
 					Message: fmt.Sprintf("the row for %s never answers: %s wins", show(req), l.describe(winner))})
 			}
-			continue
 		}
-		if tpl == nil {
-			tpl = l.m.Rule
-		}
-		l.walkFrom(node{rule: tpl, row: row.Line}, req)
 	}
 	if n := l.rowFindings[tb.ID+"\x00shadowed"] - maxRowFindings; n > 0 {
 		l.diags = append(l.diags, detour.Diagnostic{Severity: detour.SeverityWarning, File: l.tableFile(tb), Rule: tb.ID,
@@ -366,8 +382,9 @@ func (l *linter) rowFinding(tb *detour.Table, code string) bool {
 }
 
 // walkFrom follows the chain that starts with req, which src should
-// answer, and reports what it finds.
-func (l *linter) walkFrom(src node, req detour.Request) {
+// answer, reports what it finds and returns how the chain ended. When
+// another node answers req (endNotFirst), l.m holds its match.
+func (l *linter) walkFrom(src node, req detour.Request) outcome {
 	hops, out, loopAt := l.walk(src, req)
 	switch out {
 	case endLoop:
@@ -379,21 +396,27 @@ func (l *linter) walkFrom(src node, req detour.Request) {
 			l.chain(src, hops, out)
 		}
 	}
+	return out
 }
 
 // walk follows the chain from req. For endLoop, loopAt is the index of
-// the hop the chain came back to.
+// the hop the chain came back to. The hops are valid until the next walk.
 func (l *linter) walk(src node, req detour.Request) (hops []hop, out outcome, loopAt int) {
+	hops = l.hops[:0]
+	defer func() { l.hops = hops[:0] }()
 	for {
 		if !l.spend() {
 			return hops, endStopped, 0
 		}
-		if !l.t.Lookup(&req, time.Time{}, &l.m) {
+		// Lookup through a field, so that req does not escape: one
+		// allocation less per hop.
+		l.cur = req
+		if !l.t.Lookup(&l.cur, time.Time{}, &l.m) {
 			return hops, endNoRule, 0
 		}
 		h := hop{n: node{rule: l.m.Rule, row: l.m.Row}, req: req, status: l.m.Status()}
 		if len(hops) == 0 && h.n != src {
-			return nil, endNotFirst, 0
+			return hops, endNotFirst, 0
 		}
 		for i := range hops {
 			if sameRequest(&hops[i], &h) {

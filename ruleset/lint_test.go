@@ -168,7 +168,7 @@ func TestLint(t *testing.T) {
 				s.Tables = []detour.Table{{ID: "table:t.csv", File: "t.csv", Status: 307, Query: detour.QueryPreserve,
 					Source: detour.Source{File: "rules.yaml", Line: 9, Seq: 9}, Rows: []detour.Row{{Line: 1, Path: "/b", To: "/a"}}}}
 			}
-			_, ds := s.Compile(now)
+			_, ds := s.CompileAt(now)
 			assertDiags(t, ds, tc.want...)
 			if tc.msg != "" && (len(ds) == 0 || !strings.Contains(ds[0].Message, tc.msg)) {
 				t.Errorf("first message does not mention %q:\n%v", tc.msg, ds.Error())
@@ -270,7 +270,7 @@ func TestLintRowFindingsAreCapped(t *testing.T) {
 
 func TestLintBudget(t *testing.T) {
 	s := mustParse(t, "rules:\n  - {id: a, from: /a, to: /b}\n  - {id: b, from: /b, to: /c}\n  - {id: c, from: /c, to: /d}\n")
-	tb, ds := s.Compile(now)
+	tb, ds := s.CompileAt(now)
 	if tb == nil {
 		t.Fatal(ds)
 	}
@@ -305,7 +305,7 @@ func TestCompileLocatesMatchDiagnostics(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mustParse(t, tc.src)
-			tb, ds := s.Compile(now)
+			tb, ds := s.CompileAt(now)
 			assertDiags(t, ds, tc.want...)
 			if (tb == nil) != ds.HasErrors() {
 				t.Errorf("table %v with errors %v", tb != nil, ds.HasErrors())
@@ -316,9 +316,12 @@ func TestCompileLocatesMatchDiagnostics(t *testing.T) {
 
 func TestDemoLintsClean(t *testing.T) {
 	s := ruleset.Demo()
-	tb, ds := s.Compile(now)
+	tb, ds := s.Compile()
 	if tb == nil || len(ds) > 0 {
 		t.Fatalf("the demo set: %v", ds.Error())
+	}
+	if tb.Len() != len(s.Rules) {
+		t.Errorf("table holds %d rules, the set %d", tb.Len(), len(s.Rules))
 	}
 }
 

@@ -27,7 +27,7 @@ func LintPath(path string, now time.Time, strict bool) (detour.Diagnostics, erro
 	if err != nil {
 		return nil, err
 	}
-	_, cds := s.Compile(now)
+	_, cds := s.CompileAt(now)
 	ds = append(ds, cds...)
 	if strict {
 		ds = Strict(ds)
