@@ -98,7 +98,7 @@ func (r *Reloader) Reload(reason string) error {
 	start := time.Now()
 	log := r.cfg.Log.With("rules", r.cfg.Path, "reason", reason)
 
-	rules, files, diags, err := load(r.cfg.Path)
+	rules, files, diags, err := load(r.cfg.Path, r.cfg.Now())
 	for _, d := range diags {
 		if d.Severity == detour.SeverityWarning {
 			log.Warn("rules warning", "diagnostic", d.String())
@@ -132,9 +132,9 @@ func (r *Reloader) Reload(reason string) error {
 	return nil
 }
 
-// load reads and compiles the rule set at path. files are the absolute
+// load reads and compiles the rule set at path, linting it at now. files are the absolute
 // paths it read, known even when it has errors if the set could be read.
-func load(path string) (*server.Rules, []string, detour.Diagnostics, error) {
+func load(path string, now time.Time) (*server.Rules, []string, detour.Diagnostics, error) {
 	set, diags, err := ruleset.Load(path)
 	if err != nil {
 		return nil, nil, diags, fmt.Errorf("load rules: %w", err)
@@ -146,7 +146,7 @@ func load(path string) (*server.Rules, []string, detour.Diagnostics, error) {
 	if diags.HasErrors() {
 		return nil, files, diags, nil
 	}
-	table, cdiags := set.Compile()
+	table, cdiags := set.CompileAt(now)
 	diags = append(diags, cdiags...)
 	if diags.HasErrors() || table == nil {
 		return nil, files, diags, nil

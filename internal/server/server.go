@@ -108,7 +108,10 @@ type outcome struct {
 // normalised, 503 before any rule set is stored. It never reads the
 // request body unless it answers with the echo.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	var start time.Time
+	if h.log != nil {
+		start = time.Now()
+	}
 	x := h.pool.Get().(*exchange)
 	out := h.serve(w, r, x)
 	if h.log != nil {
