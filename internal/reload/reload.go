@@ -59,6 +59,7 @@ type Reloader struct {
 
 	mu    sync.Mutex // serialises loads; guards the fields below
 	files []string   // absolute paths of the live set's files
+	print []string   // fingerprint of the rules path and files after the last load
 	stats Stats
 
 	successes atomic.Uint64
@@ -114,13 +115,18 @@ func (r *Reloader) Reload(reason string) error {
 		// so that fixing a table file is seen.
 		r.files = union(r.files, files)
 	}
+	defer func() { r.print = fingerprint(r.watchedLocked()) }()
 	if err != nil {
 		r.failures.Add(1)
 		r.stats.LastError = err.Error()
 		for _, d := range diags.Errors() {
 			log.Error("rules error", "diagnostic", d.String())
 		}
-		log.Error("reload refused; previous rules keep serving", "error", firstLine(err), "errors", len(diags.Errors()))
+		msg := "rules refused; the previous rules keep serving"
+		if r.cfg.Server.Rules() == nil {
+			msg = "rules refused; none are live"
+		}
+		log.Error(msg, "error", firstLine(err), "errors", len(diags.Errors()))
 		return err
 	}
 	r.cfg.Server.Store(rules)
@@ -167,11 +173,23 @@ func (r *Reloader) Stats() Stats {
 // Path returns the absolute rules path.
 func (r *Reloader) Path() string { return r.cfg.Path }
 
-// watched returns the files of the live set (and of refused sets since).
+// watched returns the rules path and the files of the live set (and of
+// refused sets since).
 func (r *Reloader) watched() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]string(nil), r.files...)
+	return r.watchedLocked()
+}
+
+func (r *Reloader) watchedLocked() []string {
+	return append([]string{r.cfg.Path}, r.files...)
+}
+
+// loadedPrint returns the fingerprint taken after the last load.
+func (r *Reloader) loadedPrint() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.print
 }
 
 func absAll(files []string) []string {

@@ -109,15 +109,7 @@ func newFixture(tb testing.TB, path string) *fixture {
 // reload follows.
 func (f *fixture) watch(tb testing.TB, path string) {
 	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.r.Run(ctx) }()
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("Run: %v", err)
-		}
-	})
+	f.run(tb)
 	touch := path
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		touch = filepath.Join(path, "zz-touch.yaml")
@@ -139,6 +131,19 @@ func (f *fixture) watch(tb testing.TB, path string) {
 		writeFile(tb, touch, string(data))
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// run starts the watcher, to run until the test ends.
+func (f *fixture) run(tb testing.TB) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.r.Run(ctx) }()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("Run: %v", err)
+		}
+	})
 }
 
 var client = &http.Client{
@@ -406,4 +411,15 @@ func TestFolder(t *testing.T) {
 		status, _, err := f.location("/other")
 		return err == nil && status == 404
 	})
+}
+
+// TestChangedBeforeWatching changes the rules between the first load and
+// the start of the watcher: the watcher notices at once.
+func TestChangedBeforeWatching(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "detour.yaml")
+	writeFile(t, path, validRules(0))
+	f := newFixture(t, path)
+	writeFile(t, path, validRules(1)+"# a longer file\n")
+	f.run(t)
+	f.waitLocation(t, "/probe", "/v1")
 }

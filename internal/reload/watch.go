@@ -28,7 +28,13 @@ func (r *Reloader) Run(ctx context.Context) error {
 
 	ws := &watchState{r: r, w: w, dirs: map[string]bool{}}
 	ws.rebuild()
-	ws.print = ws.fingerprint()
+	// A change between the last load and now, before the watches were in
+	// place, would otherwise go unseen.
+	if ws.print = fingerprint(ws.files); !slices.Equal(ws.print, r.loadedPrint()) {
+		r.Reload("changed before watching") // logged and counted by Reload
+		ws.rebuild()
+		ws.print = fingerprint(ws.files)
+	}
 
 	var timer *time.Timer
 	var fire <-chan time.Time
@@ -71,12 +77,10 @@ func (r *Reloader) Run(ctx context.Context) error {
 				continue
 			}
 			pending = false
-			print := ws.fingerprint()
-			if direct || !slices.Equal(print, ws.print) {
-				ws.print = print
+			if direct || !slices.Equal(fingerprint(ws.files), ws.print) {
 				r.Reload("file change") // logged and counted by Reload
 				ws.rebuild()
-				ws.print = ws.fingerprint()
+				ws.print = fingerprint(ws.files)
 			}
 			direct = false
 		}
@@ -99,10 +103,10 @@ type watchState struct {
 // live set's files, and their resolved locations through symlinks.
 func (ws *watchState) rebuild() {
 	path := ws.r.cfg.Path
-	files := ws.r.watched()
-	ws.names = map[string]bool{path: true}
+	files := ws.r.watched() // the rules path first
+	ws.names = map[string]bool{}
 	ws.folder = nil
-	want := map[string]bool{filepath.Dir(path): true}
+	want := map[string]bool{}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		ws.folder = append(ws.folder, path)
 		want[path] = true
@@ -110,10 +114,6 @@ func (ws *watchState) rebuild() {
 			ws.folder = append(ws.folder, real)
 			want[real] = true
 		}
-	}
-	if real, err := filepath.EvalSymlinks(path); err == nil && real != path {
-		ws.names[real] = true
-		want[filepath.Dir(real)] = true
 	}
 	for _, f := range files {
 		ws.names[f] = true
@@ -123,7 +123,7 @@ func (ws *watchState) rebuild() {
 			want[filepath.Dir(real)] = true
 		}
 	}
-	ws.files = append([]string{path}, files...)
+	ws.files = files
 
 	for d := range ws.dirs {
 		if !want[d] {
@@ -158,22 +158,20 @@ func (ws *watchState) isDirect(name string) bool {
 	return slices.Contains(ws.folder, dir)
 }
 
-// fingerprint describes the identity of every watched file as seen
-// through symlinks: an event on some other name (a ConfigMap's ..data
-// swap) reloads only when this changes.
-func (ws *watchState) fingerprint() []string {
-	out := make([]string, len(ws.files))
-	for i, f := range ws.files {
+// fingerprint describes the identity of each file as seen through
+// symlinks — where it resolves to, its size and modification time — so
+// that an event on some other name (a ConfigMap's ..data swap) reloads
+// only when a file of the set changed.
+func fingerprint(files []string) []string {
+	out := make([]string, len(files))
+	for i, f := range files {
 		fi, err := os.Stat(f)
 		if err != nil {
 			out[i] = f + " missing"
 			continue
 		}
-		id := ""
-		if real, err := filepath.EvalSymlinks(f); err == nil {
-			id = real
-		}
-		out[i] = fmt.Sprintf("%s %s %d %d", f, id, fi.Size(), fi.ModTime().UnixNano())
+		real, _ := filepath.EvalSymlinks(f)
+		out[i] = fmt.Sprintf("%s %s %d %d", f, real, fi.Size(), fi.ModTime().UnixNano())
 	}
 	return out
 }

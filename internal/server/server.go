@@ -368,15 +368,13 @@ func (h *Handler) logAccess(r *http.Request, out outcome, start time.Time) {
 		slog.String("path", out.path),
 		slog.Int("status", out.status),
 		slog.String("rule", out.rule),
-		slog.Int("row", out.row),
 		slog.Duration("duration", time.Since(start)),
 		slog.String("remote", r.RemoteAddr),
+		slog.Int("row", out.row),
 	}
 	n := len(attrs)
 	if out.row == 0 {
-		// Only table rows have a row; drop the attribute otherwise.
-		attrs[5] = attrs[7]
-		n--
+		n-- // only table rows have a row
 	}
 	h.log.LogAttrs(ctx, slog.LevelInfo, "request", attrs[:n]...)
 }
