@@ -132,6 +132,40 @@ func TestServeRulesFile(t *testing.T) {
 	}
 }
 
+// TestServeDefaultRules serves ./detour.yaml when it exists and no
+// --rules names another file, and the demo set otherwise.
+func TestServeDefaultRules(t *testing.T) {
+	tests := []struct {
+		name     string
+		file     bool
+		location string
+	}{
+		{"./detour.yaml present", true, "/from-cwd"},
+		{"absent: the demo set", false, "/temporary-resource"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.file {
+				data := "rules:\n  - from: /original-resource\n    to: /from-cwd\n"
+				if err := os.WriteFile(filepath.Join(dir, "detour.yaml"), []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Chdir(dir)
+			s := startServe(t, nil, args()...)
+			resp, err := noFollow.Get(s.base() + "/original-resource")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.Header.Get("Location"); got != tt.location {
+				t.Errorf("Location = %q, want %q", got, tt.location)
+			}
+		})
+	}
+}
+
 func TestServeBadRules(t *testing.T) {
 	tests := []struct {
 		name   string

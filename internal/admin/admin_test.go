@@ -57,17 +57,14 @@ func reloaded(t *testing.T) (*server.Handler, *reload.Reloader) {
 }
 
 func TestHealthz(t *testing.T) {
+	h, _ := reloaded(t)
 	tests := []struct {
 		name string
 		h    *server.Handler
 	}{
 		{"without rules", server.New(server.Options{})},
+		{"with rules", h},
 	}
-	h, _ := reloaded(t)
-	tests = append(tests, struct {
-		name string
-		h    *server.Handler
-	}{"with rules", h})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			status, _, body := get(t, admin.New(admin.Config{Rules: tt.h}), "/healthz")

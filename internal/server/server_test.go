@@ -430,13 +430,28 @@ func (s *syncBuffer) String() string {
 
 func TestAccessLog(t *testing.T) {
 	var buf syncBuffer
-	ts, _ := startServer(t, server.Options{Log: slog.New(slog.NewJSONHandler(&buf, nil))}, testRules(t))
+	rules := []detour.Rule{rule("/original-resource", "/temporary-resource")}
+	for i := range rules {
+		rules[i].Source = detour.Source{File: "test.yaml", Line: i + 1, Seq: i}
+	}
+	table, diags := match.Compile(rules, []detour.Table{{
+		ID:     "table:legacy.csv",
+		File:   "legacy.csv",
+		Source: detour.Source{File: "test.yaml", Line: 9, Seq: 1},
+		Status: 301,
+		Rows:   []detour.Row{{Line: 2, Path: "/t1", To: "/x1"}, {Line: 3, Path: "/t2", To: "/x2"}},
+	}}, match.Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	ts, _ := startServer(t, server.Options{Log: slog.New(slog.NewJSONHandler(&buf, nil))}, &server.Rules{Table: table})
 	do(t, noFollow(), mustRequest(t, "POST", ts.URL+"/original-resource", nil))
 	do(t, noFollow(), mustRequest(t, "GET", ts.URL+"/nothing-here", nil))
+	do(t, noFollow(), mustRequest(t, "GET", ts.URL+"/t2", nil))
 
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("got %d log lines, want 2:\n%s", len(lines), buf.String())
+	if len(lines) != 3 {
+		t.Fatalf("got %d log lines, want 3:\n%s", len(lines), buf.String())
 	}
 	wantRule := detour.DeriveID("", "/original-resource", nil)
 	tests := []struct {
@@ -446,6 +461,7 @@ func TestAccessLog(t *testing.T) {
 	}{
 		{"redirect", lines[0], map[string]any{"msg": "request", "method": "POST", "path": "/original-resource", "status": 307.0, "rule": wantRule}},
 		{"no match", lines[1], map[string]any{"method": "GET", "path": "/nothing-here", "status": 404.0, "rule": ""}},
+		{"table row", lines[2], map[string]any{"path": "/t2", "status": 301.0, "rule": "table:legacy.csv", "row": 3.0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -462,6 +478,9 @@ func TestAccessLog(t *testing.T) {
 				if _, ok := rec[k]; !ok {
 					t.Errorf("no %q in %s", k, tt.line)
 				}
+			}
+			if _, ok := rec["row"]; ok != (tt.want["row"] != nil) {
+				t.Errorf("row present = %v in %s", ok, tt.line)
 			}
 		})
 	}
