@@ -30,6 +30,8 @@ type Server struct {
 	mux *http.ServeMux
 }
 
+var _ http.Handler = (*Server)(nil)
+
 // New returns the admin handler with its routes.
 func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}

@@ -64,6 +64,8 @@ type Handler struct {
 	pool    sync.Pool // *exchange
 }
 
+var _ http.Handler = (*Handler)(nil)
+
 // exchange is the per-request scratch space, pooled. Nothing in it may be
 // referenced by the response after ServeHTTP returns: net/http/1 writes
 // the header after the handler returns.

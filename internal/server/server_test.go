@@ -286,6 +286,7 @@ func TestRawTargets(t *testing.T) {
 		request  string
 		status   int
 		location string
+		body     string
 	}{
 		{
 			// The body is never sent: the redirect must come without a 100.
@@ -315,6 +316,13 @@ func TestRawTargets(t *testing.T) {
 			name:    "NUL in path",
 			request: "GET /x%00 HTTP/1.1\r\nHost: x\r\n\r\n",
 			status:  400,
+			body:    "bad request path",
+		},
+		{
+			name:    "bad host",
+			request: "GET /original-resource HTTP/1.1\r\nHost: [::1\r\n\r\n",
+			status:  400,
+			body:    "bad request host",
 		},
 	}
 	for _, tt := range tests {
@@ -322,6 +330,9 @@ func TestRawTargets(t *testing.T) {
 			got := raw(t, addr, tt.request)
 			if got.status != tt.status || got.header.Get("Location") != tt.location {
 				t.Errorf("got %d %q, want %d %q", got.status, got.header.Get("Location"), tt.status, tt.location)
+			}
+			if !strings.Contains(got.body, tt.body) {
+				t.Errorf("body %q does not hold %q", got.body, tt.body)
 			}
 		})
 	}
