@@ -1,10 +1,14 @@
 package match
 
+import "github.com/detourhttp/detour"
+
 // The exact index holds every exact path of every rule and table row in
-// one open-addressed hash. A slot is 8 bytes: a 32-bit hash tag and the
-// offset of the entry in one byte arena. An entry holds a fixed header,
-// the key and, for a static target, the pre-rendered Location, so a
-// lookup that answers touches about two cache lines and allocates nothing.
+// one open-addressed hash with linear probing. A slot is 16 bytes: a
+// 32-bit hash tag, the offset of the entry in one byte arena, and the
+// rule that answers (the table's template rule for a row). An entry holds
+// a fixed header, the key and, for a static target, the pre-rendered
+// Location, so a lookup that answers touches about two cache lines and
+// allocates nothing.
 //
 // Entry layout (little-endian):
 //
@@ -46,9 +50,16 @@ type exactIndex struct {
 	rules  []*crule
 	tables []*ctable
 	seed   uint64
-	slots  []uint64
+	slots  []xslot
 	arena  []byte
 	lists  [][]xitem
+}
+
+// xslot is a slot of the exact index: tag<<32 | offset (0: empty), and
+// the rule of a single-item entry.
+type xslot struct {
+	key  uint64
+	rule *detour.Rule
 }
 
 // xitem is one rule or row of an entry with several.
@@ -94,7 +105,7 @@ func put32(a []byte, v uint32) []byte {
 func (x *exactIndex) init(n int, seed uint64) {
 	x.seed = seed
 	if n > 0 {
-		x.slots = make([]uint64, n+n*3/7+8) // load factor at most 0.7
+		x.slots = make([]xslot, n+n*3/7+8) // load factor at most 0.7
 	}
 }
 
@@ -103,30 +114,31 @@ func (x *exactIndex) hash(bucket uint32, flags uint8, key string) uint64 {
 	return hashKey(nsSeed(x.seed, bucket, flags), key, flags&xCI != 0)
 }
 
-// find returns the offset of the entry for key, or -1.
-func (x *exactIndex) find(bucket uint32, flags uint8, key string) int {
+// find returns the offset of the entry for key and the rule of the slot,
+// or -1.
+func (x *exactIndex) find(bucket uint32, flags uint8, key string) (int, *detour.Rule) {
 	if len(x.slots) == 0 {
-		return -1
+		return -1, nil
 	}
 	h := x.hash(bucket, flags, key)
 	tag := slotTag(h)
 	a := x.arena
 	for i := slotIndex(uint32(h), len(x.slots)); ; {
-		s := x.slots[i]
-		if s == 0 {
-			return -1
+		s := &x.slots[i]
+		if s.key == 0 {
+			return -1, nil
 		}
-		if s&^0xffffffff == tag {
-			off := int(uint32(s))
+		if s.key&^0xffffffff == tag {
+			off := int(uint32(s.key))
 			if a[off]&xKeyFlags == flags && u32(a, off+4) == bucket {
 				kl := u16(a, off+24)
 				k := a[off+xHeader : off+xHeader+kl]
 				if flags&xCI != 0 {
 					if equalFold(string(k), key) {
-						return off
+						return off, s.rule
 					}
 				} else if string(k) == key {
-					return off
+					return off, s.rule
 				}
 			}
 		}
@@ -140,7 +152,7 @@ func (x *exactIndex) find(bucket uint32, flags uint8, key string) int {
 // becomes (or stays) a list and insert returns the items it held before.
 func (x *exactIndex) insert(bucket uint32, flags uint8, key string, it xitem) []xitem {
 	h := x.hash(bucket, flags, key)
-	if off := x.find(bucket, flags, key); off >= 0 {
+	if off, _ := x.find(bucket, flags, key); off >= 0 {
 		var before []xitem
 		if x.arena[off]&xKindMask == xList {
 			ref := u32(x.arena, off+8)
@@ -157,10 +169,11 @@ func (x *exactIndex) insert(bucket uint32, flags uint8, key string, it xitem) []
 	}
 	off := len(x.arena)
 	x.arena = x.encode(x.arena, bucket, flags, key, &it)
+	rule := it.tb.tmplOr(it.cr)
 	tag := slotTag(h)
 	for i := slotIndex(uint32(h), len(x.slots)); ; {
-		if x.slots[i] == 0 {
-			x.slots[i] = tag | uint64(uint32(off))
+		if x.slots[i].key == 0 {
+			x.slots[i] = xslot{tag | uint64(uint32(off)), rule}
 			return nil
 		}
 		if i++; i == len(x.slots) {

@@ -223,7 +223,10 @@ func (b *builder) countExact() int {
 	n := 0
 	for _, cr := range b.t.rules {
 		if cr.pat.kind == kindExact {
-			n += 2
+			n++
+			if cr.pat.either {
+				n++
+			}
 		}
 	}
 	for _, ct := range b.t.tables {

@@ -159,12 +159,12 @@ func (s *searcher) exact(bk *bucket) {
 	x := &s.t.exact
 	s.exFound = false
 	if bk.exactCS {
-		if off := x.find(bk.id, 0, s.req.Path); off >= 0 {
+		if off, _ := x.find(bk.id, 0, s.req.Path); off >= 0 {
 			s.entry(off, classExact, 0, -1)
 		}
 	}
 	if bk.exactCI {
-		if off := x.find(bk.id, xCI, s.req.Path); off >= 0 {
+		if off, _ := x.find(bk.id, xCI, s.req.Path); off >= 0 {
 			s.entry(off, classExact, 0, -1)
 		}
 	}
@@ -373,12 +373,12 @@ func (s *searcher) subRows(bk *bucket, n int) {
 	x := &s.t.exact
 	key := s.req.Path[:n]
 	if bk.subCS {
-		if off := x.find(bk.id, xSub, key); off >= 0 {
+		if off, _ := x.find(bk.id, xSub, key); off >= 0 {
 			s.entry(off, classPattern, n+1, n)
 		}
 	}
 	if bk.subCI {
-		if off := x.find(bk.id, xSub|xCI, key); off >= 0 {
+		if off, _ := x.find(bk.id, xSub|xCI, key); off >= 0 {
 			s.entry(off, classPattern, n+1, n)
 		}
 	}

@@ -38,6 +38,7 @@ package match
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/detourhttp/detour"
@@ -99,9 +100,64 @@ func (t *Table) Tables() []*detour.Table { return t.tablePtrs }
 // whether one did. A zero now ignores windows (for lint). It allocates
 // nothing when an exact rule or table row answers.
 func (t *Table) Lookup(req *detour.Request, now time.Time, m *Match) bool {
+	if h := req.Host; h != "" {
+		if len(t.hosts) > 0 {
+			if bk := t.hosts[h]; bk != nil && t.lookupBucket(bk, req, now, m) {
+				return true
+			}
+		}
+		if len(t.wild) > 0 {
+			for i := strings.IndexByte(h, '.'); i >= 0; {
+				suf := h[i+1:]
+				if bk := t.wild[suf]; bk != nil && t.lookupBucket(bk, req, now, m) {
+					return true
+				}
+				j := strings.IndexByte(suf, '.')
+				if j < 0 {
+					break
+				}
+				i += j + 1
+			}
+		}
+	}
+	if t.any != nil && t.lookupBucket(t.any, req, now, m) {
+		return true
+	}
+	*m = Match{}
+	return false
+}
+
+// lookupBucket answers from one bucket. An exact path whose rule or row
+// has nothing to check but the method, a pre-rendered Location, and no
+// pattern level that could beat it, answers straight from the exact
+// index; everything else goes through a searcher.
+func (t *Table) lookupBucket(bk *bucket, req *detour.Request, now time.Time, m *Match) bool {
+	if bk.exactCS && !bk.exactCI {
+		off, rule := t.exact.find(bk.id, 0, req.Path)
+		if off < 0 && len(bk.levels) == 0 {
+			return false
+		}
+		if off >= 0 && req.Method != "OPTIONS" {
+			e := entry{t.exact.arena, off}
+			f := e.flags()
+			if f&(xSimple|xStatic) == xSimple|xStatic && f&xKindMask != xList {
+				prio := e.prio()
+				if len(bk.levels) == 0 || bk.levels[0].prio < prio || bk.levels[0].prio == prio && !t.firstMatch {
+					m.Rule, m.Row, m.t, m.req, m.cr, m.tb, m.ridx = rule, 0, t, req, nil, nil, -1
+					if f&xKindMask == xRow {
+						m.Row, m.tb = int(e.line()), t.tables[e.ref()]
+					} else {
+						m.ridx = int32(e.ref())
+					}
+					m.status, m.static, m.pre, m.qpos, m.fpos = e.status(), true, e.pre(), int32(e.qpos()), int32(e.fpos())
+					m.qmode, m.rel, m.rest = e.qmode(), f&xRel != 0, ""
+					return true
+				}
+			}
+		}
+	}
 	s := searcher{t: t, req: req, now: now}
-	if !s.run() {
-		*m = Match{}
+	if !s.bucket(bk) {
 		return false
 	}
 	s.finish(m)
