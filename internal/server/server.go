@@ -276,8 +276,11 @@ func writeRedirect(w http.ResponseWriter, r *http.Request, x *exchange, now time
 		vals = append(vals, value)
 		hdr[name] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
-	if len(x.loc) > 0 {
-		set("Location", string(x.loc))
+	// Location and Content-Length share one string: one allocation.
+	n := len(x.loc)
+	both := string(strconv.AppendInt(x.loc, int64(len(x.body)), 10))
+	if n > 0 {
+		set("Location", both[:n])
 	}
 	x.m.Headers(now, func(name, value string) {
 		name = textproto.CanonicalMIMEHeaderKey(name)
@@ -288,7 +291,7 @@ func writeRedirect(w http.ResponseWriter, r *http.Request, x *exchange, now time
 		set(name, value)
 	})
 	set("Content-Type", "text/html; charset=utf-8")
-	set("Content-Length", strconv.Itoa(len(x.body)))
+	set("Content-Length", both[n:])
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		w.Write(x.body)
