@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/detourhttp/detour"
 	"github.com/detourhttp/detour/ruleset"
@@ -12,8 +13,9 @@ import (
 // FuzzParse feeds the rules-file parser arbitrary bytes. It must never
 // panic, every error must name the file and, when the input has any
 // content, a line within it, and every rule it returns must be complete.
-// The seed corpus is testdata/fuzz/FuzzParse (run by plain go test); the
-// files under testdata/parse are added too.
+// What parses is then compiled and linted, as every reload does, which
+// must not panic either. The seed corpus is testdata/fuzz/FuzzParse (run
+// by plain go test).
 func FuzzParse(f *testing.F) {
 	for _, seed := range []string{"", "rules: []\n", "rules:\n  - from: /a\n    to: /b\n"} {
 		f.Add([]byte(seed))
@@ -61,6 +63,10 @@ func FuzzParse(f *testing.F) {
 			if r.Host != strings.ToLower(r.Host) {
 				t.Errorf("host %q not lower-case", r.Host)
 			}
+		}
+		tb, cds := s.CompileAt(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
+		if (tb == nil) != cds.HasErrors() {
+			t.Errorf("CompileAt: table %v, errors %v", tb != nil, cds.HasErrors())
 		}
 	})
 }
