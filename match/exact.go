@@ -53,6 +53,9 @@ type exactIndex struct {
 	slots  []xslot
 	arena  []byte
 	lists  [][]xitem
+	// sub filters the keys of subpath entries, which lookups probe at
+	// every "/" of the path.
+	sub bloom
 }
 
 // xslot is a slot of the exact index: tag<<32 | offset (0: empty), and
@@ -111,7 +114,7 @@ func (x *exactIndex) init(n int, seed uint64) {
 
 // hash returns the hash of key in the key space of bucket and flags.
 func (x *exactIndex) hash(bucket uint32, flags uint8, key string) uint64 {
-	return hashKey(nsSeed(x.seed, bucket, flags), key, flags&xCI != 0)
+	return hashKey(x.seed, nsKey(bucket, flags), key, flags&xCI != 0)
 }
 
 // find returns the offset of the entry for key and the rule of the slot,
@@ -120,7 +123,11 @@ func (x *exactIndex) find(bucket uint32, flags uint8, key string) (int, *detour.
 	if len(x.slots) == 0 {
 		return -1, nil
 	}
-	h := x.hash(bucket, flags, key)
+	return x.findHash(x.hash(bucket, flags, key), bucket, flags, key)
+}
+
+// findHash is find with the hash of the key already computed.
+func (x *exactIndex) findHash(h uint64, bucket uint32, flags uint8, key string) (int, *detour.Rule) {
 	tag := slotTag(h)
 	a := x.arena
 	for i := slotIndex(uint32(h), len(x.slots)); ; {
@@ -169,6 +176,9 @@ func (x *exactIndex) insert(bucket uint32, flags uint8, key string, it xitem) []
 	}
 	off := len(x.arena)
 	x.arena = x.encode(x.arena, bucket, flags, key, &it)
+	if flags&xSub != 0 {
+		x.sub.add(h)
+	}
 	rule := it.tb.tmplOr(it.cr)
 	tag := slotTag(h)
 	for i := slotIndex(uint32(h), len(x.slots)); ; {

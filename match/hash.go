@@ -37,35 +37,102 @@ func lower8(w uint64) uint64 {
 	return w | upper>>2
 }
 
-// hashKey hashes s under seed; with fold, as if s were lower-cased.
-func hashKey(seed uint64, s string, fold bool) uint64 {
-	h := seed ^ mix(uint64(len(s))^hk0, hk1)
+// hashKey hashes s in key space ns under seed; with fold, as if s were
+// lower-cased. It equals prefixHash.sum(len(s), ns) over s.
+func hashKey(seed, ns uint64, s string, fold bool) uint64 {
+	h := seed
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		w := load64(s, i)
-		if fold {
-			w = lower8(w)
-		}
-		h = mix(w^hk2, h^hk3)
+		h = hashWord(h, load64(s, i), fold)
 	}
-	if i < len(s) {
-		var w uint64
-		for j := len(s) - 1; j >= i; j-- {
-			c := s[j]
-			if fold {
-				c = lower(c)
-			}
-			w = w<<8 | uint64(c)
-		}
-		h = mix(w^hk1, h^hk2)
-	}
-	return mix(h, hk0)
+	return hashTail(h, s[i:], len(s), ns, fold)
 }
 
-// nsSeed derives the seed of a key space (a host bucket, a pattern
-// level) from the table seed.
-func nsSeed(seed uint64, ns uint32, kind uint8) uint64 {
-	return mix(seed^uint64(ns)<<8^uint64(kind), hk3)
+func hashWord(h, w uint64, fold bool) uint64 {
+	if fold {
+		w = lower8(w)
+	}
+	return mix(w^hk2, h^hk3)
+}
+
+// hashTail finishes a hash: the bytes after the last whole word, the
+// length and the key space.
+func hashTail(h uint64, tail string, n int, ns uint64, fold bool) uint64 {
+	var w uint64
+	for j := len(tail) - 1; j >= 0; j-- {
+		c := tail[j]
+		if fold {
+			c = lower(c)
+		}
+		w = w<<8 | uint64(c)
+	}
+	h = mix(w^hk1, h^hk2^uint64(n))
+	return mix(h^ns, hk0)
+}
+
+// nsKey is the key-space value of a bucket or level ns and a key kind.
+func nsKey(ns uint32, kind uint8) uint64 {
+	return mix(uint64(ns)<<8^uint64(kind)^hk1, hk3)
+}
+
+// prefixWords is how many leading words of a path prefixHash remembers;
+// longer prefixes hash the rest as they go.
+const prefixWords = 16
+
+// prefixHash hashes prefixes of one string, sharing the work on the
+// words they have in common: the probes of one lookup hash many prefixes
+// of the request path.
+type prefixHash struct {
+	seed  uint64
+	s     string
+	fold  bool
+	n     int // words hashed into states
+	state [prefixWords + 1]uint64
+}
+
+func (p *prefixHash) reset(seed uint64, s string, fold bool) {
+	p.seed, p.s, p.fold, p.n = seed, s, fold, 0
+	p.state[0] = seed
+}
+
+// sum returns hashKey(seed, ns, s[:n], fold).
+func (p *prefixHash) sum(n int, ns uint64) uint64 {
+	w := n / 8
+	if w > prefixWords {
+		return hashKey(p.seed, ns, p.s[:n], p.fold)
+	}
+	for p.n < w {
+		p.state[p.n+1] = hashWord(p.state[p.n], load64(p.s, p.n*8), p.fold)
+		p.n++
+	}
+	return hashTail(p.state[w], p.s[w*8:n], n, ns, p.fold)
+}
+
+// bloom is a register-blocked Bloom filter over 64-bit hashes: one word
+// a key, four bits in it. A lookup probes it before the hash table, so
+// that a probe for a key that is not there seldom leaves the cache.
+type bloom []uint64
+
+// newBloom sizes a filter for n keys, about 12 bits a key.
+func newBloom(n int) bloom {
+	if n == 0 {
+		return nil
+	}
+	return make(bloom, n*12/64+1)
+}
+
+func bloomMask(h uint64) uint64 {
+	return 1<<(h&63) | 1<<(h>>6&63) | 1<<(h>>12&63) | 1<<(h>>18&63)
+}
+
+func (b bloom) add(h uint64) {
+	b[slotIndex(uint32(h>>32), len(b))] |= bloomMask(h)
+}
+
+// has reports whether h may be in the filter.
+func (b bloom) has(h uint64) bool {
+	m := bloomMask(h)
+	return b[slotIndex(uint32(h>>32), len(b))]&m == m
 }
 
 // equalFold reports whether s equals the lower-case key k when s is

@@ -48,6 +48,8 @@ type level struct {
 	ns   uint32
 	// lens[pk|ci] holds the key lengths of the level's pattern keys.
 	lens [8]lenSet
+	// nsk[pk|ci] is the key-space value of the level's keys of kind pk.
+	nsk [8]uint64
 	// pats: the level has prefix or named patterns; sub: the bucket's
 	// subpath rows are probed here (priority 0).
 	pats, sub bool
@@ -80,6 +82,7 @@ type pindex struct {
 	seed  uint64
 	slots []uint64 // tag | index in ents
 	ents  []pentry
+	bloom bloom
 }
 
 // pentry is the patterns of one literal prefix in one level.
@@ -100,15 +103,14 @@ type snode struct {
 }
 
 func (p *pindex) hash(ns uint32, pk uint8, key string) uint64 {
-	return hashKey(nsSeed(p.seed, ns, pk|0x80), key, pk&pkCI != 0)
+	return hashKey(p.seed, nsKey(ns, pk|0x80), key, pk&pkCI != 0)
 }
 
-// find returns the entry of key, or nil.
-func (p *pindex) find(ns uint32, pk uint8, key string) *pentry {
-	if len(p.slots) == 0 {
+// find returns the entry of key, or nil; h is its hash.
+func (p *pindex) find(h uint64, ns uint32, pk uint8, key string) *pentry {
+	if len(p.slots) == 0 || !p.bloom.has(h) {
 		return nil
 	}
-	h := p.hash(ns, pk, key)
 	tag := slotTag(h)
 	for i := slotIndex(uint32(h), len(p.slots)); ; {
 		s := p.slots[i]
@@ -197,6 +199,9 @@ func (b *builder) level(bk *bucket, prio int) *level {
 	lv := b.levels[k]
 	if lv == nil {
 		lv = &level{prio: prio, ns: b.newID()}
+		for pk := range lv.nsk {
+			lv.nsk[pk] = nsKey(lv.ns, uint8(pk)|0x80)
+		}
 		b.levels[k] = lv
 		bk.levels = append(bk.levels, lv)
 	}
@@ -208,6 +213,7 @@ func (b *builder) build() {
 	t := b.t
 	t.exact.rules, t.exact.tables = t.rules, t.tables
 	t.exact.init(b.countExact(), t.seed)
+	t.exact.sub = newBloom(b.countSub())
 	t.pidx.seed = t.seed
 	for _, cr := range t.rules {
 		b.addRule(cr)
@@ -238,6 +244,18 @@ func (b *builder) countExact() int {
 			per *= 2
 		}
 		n += per * len(ct.t.Rows)
+	}
+	return n
+}
+
+// countSub counts the subpath entries the exact index will hold, at
+// most.
+func (b *builder) countSub() int {
+	n := 0
+	for _, ct := range b.t.tables {
+		if ct.t.Subpath {
+			n += 2 * len(ct.t.Rows)
+		}
 	}
 	return n
 }
@@ -431,9 +449,11 @@ func (b *builder) finish() {
 	if len(p.ents) > 0 {
 		p.slots = make([]uint64, len(p.ents)+len(p.ents)*3/7+8)
 	}
+	p.bloom = newBloom(len(p.ents))
 	for i := range p.ents {
 		e := &p.ents[i]
 		h := p.hash(e.ns, e.pk, e.key)
+		p.bloom.add(h)
 		for j := slotIndex(uint32(h), len(p.slots)); ; {
 			if p.slots[j] == 0 {
 				p.slots[j] = slotTag(h) | uint64(i)

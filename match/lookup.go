@@ -99,6 +99,9 @@ type searcher struct {
 	prio   int // priority of the level being searched
 	lit    int // literal prefix length of the named trie being searched
 
+	ph, phf     prefixHash // prefix hashes of the path, as it is and folded
+	phOK, phfOK bool
+
 	found    bool
 	best     hit
 	exFound  bool
@@ -333,6 +336,23 @@ func (s *searcher) level(bk *bucket, lv *level) {
 	s.regex(lv)
 }
 
+// prefixSum returns the hash of the first n bytes of the path in key
+// space ns, folded with ci.
+func (s *searcher) prefixSum(n int, ns uint64, ci bool) uint64 {
+	if ci {
+		if !s.phfOK {
+			s.phf.reset(s.t.seed, s.req.Path, true)
+			s.phfOK = true
+		}
+		return s.phf.sum(n, ns)
+	}
+	if !s.phOK {
+		s.ph.reset(s.t.seed, s.req.Path, false)
+		s.phOK = true
+	}
+	return s.ph.sum(n, ns)
+}
+
 // prefix probes the segment or string prefixes whose literal is the first
 // n bytes of the path.
 func (s *searcher) prefix(lv *level, pk uint8, n, lit int) {
@@ -341,7 +361,7 @@ func (s *searcher) prefix(lv *level, pk uint8, n, lit int) {
 		if !lv.lens[k].has(n) {
 			continue
 		}
-		e := s.t.pidx.find(lv.ns, k, path[:n])
+		e := s.t.pidx.find(s.prefixSum(n, lv.nsk[k], k&pkCI != 0), lv.ns, k, path[:n])
 		if e == nil {
 			continue
 		}
@@ -372,13 +392,15 @@ func (s *searcher) prefix(lv *level, pk uint8, n, lit int) {
 func (s *searcher) subRows(bk *bucket, n int) {
 	x := &s.t.exact
 	key := s.req.Path[:n]
-	if bk.subCS {
-		if off, _ := x.find(bk.id, xSub, key); off >= 0 {
-			s.entry(off, classPattern, n+1, n)
+	for _, flags := range [2]uint8{xSub, xSub | xCI} {
+		if flags&xCI == 0 && !bk.subCS || flags&xCI != 0 && !bk.subCI {
+			continue
 		}
-	}
-	if bk.subCI {
-		if off, _ := x.find(bk.id, xSub|xCI, key); off >= 0 {
+		h := s.prefixSum(n, nsKey(bk.id, flags), flags&xCI != 0)
+		if !x.sub.has(h) {
+			continue
+		}
+		if off, _ := x.findHash(h, bk.id, flags, key); off >= 0 {
 			s.entry(off, classPattern, n+1, n)
 		}
 	}
@@ -391,7 +413,7 @@ func (s *searcher) named(lv *level, lit int) {
 		if !lv.lens[k].has(lit) {
 			continue
 		}
-		if e := s.t.pidx.find(lv.ns, k, s.req.Path[:lit]); e != nil {
+		if e := s.t.pidx.find(s.prefixSum(lit, lv.nsk[k], k&pkCI != 0), lv.ns, k, s.req.Path[:lit]); e != nil {
 			s.lit = lit
 			s.enter(e.root, lit, 0, k&pkCI != 0)
 		}
