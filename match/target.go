@@ -113,6 +113,17 @@ func parseTarget(to string, p *pattern) (*target, error) {
 		if end < 0 {
 			end = len(after)
 		}
+		if p != nil && strings.HasPrefix(after, "{host}") {
+			// The authority is {host} and an optional port; the path may
+			// follow at once as {path}.
+			end = len("{host}")
+			for end < len(after) && (after[end] == ':' || '0' <= after[end] && after[end] <= '9') {
+				end++
+			}
+			if r := after[end:]; r != "" && !strings.HasPrefix(r, "{path}") && !strings.ContainsRune("/?#", rune(r[0])) {
+				return nil, errOffSite
+			}
+		}
 		auth := after[:end]
 		rest = after[end:]
 		if err := t.parseAuthority(scheme, auth, p != nil); err != nil {
