@@ -405,7 +405,7 @@ func (f *follower) newRequest(method string, u *url.URL, host string, via *http.
 	r.Host = host
 	r.Header = f.tmpl.Clone()
 	r.Body, r.GetBody, r.ContentLength = nil, nil, 0
-	r.TransferEncoding = nil
+	r.TransferEncoding, r.Trailer = nil, nil
 	r.Response = via
 	return r
 }
@@ -486,7 +486,7 @@ func (f *follower) setBody(req *http.Request, body io.ReadCloser) {
 			req.Body = http.NoBody
 		}
 	}
-	req.TransferEncoding = f.ireq.TransferEncoding
+	req.TransferEncoding, req.Trailer = f.ireq.TransferEncoding, f.ireq.Trailer
 
 	thr := f.c.ExpectContinueThreshold
 	switch {
@@ -665,7 +665,8 @@ func location(resp *http.Response) (string, bool, error) {
 
 // fingerprint identifies a request for loop detection: method, URL (without
 // fragment), Host, headers but Referer (which only says where the chain came
-// from), and whether it has a body (always the caller's).
+// from) and Expect (which only says how the body travels), and whether it
+// has a body (always the caller's).
 func fingerprint(r *http.Request) string {
 	var b strings.Builder
 	u := *r.URL
@@ -682,7 +683,7 @@ func fingerprint(r *http.Request) string {
 	b.WriteByte('\n')
 	keys := make([]string, 0, len(r.Header))
 	for k := range r.Header {
-		if k != "Referer" {
+		if k != "Referer" && k != "Expect" {
 			keys = append(keys, k)
 		}
 	}

@@ -238,7 +238,7 @@ func TestJarOverridesCallerCookie(t *testing.T) {
 // TestDowngrade: https to http is refused by default; allowed, it goes
 // without Referer (even the caller's) and without credentials.
 func TestDowngrade(t *testing.T) {
-	plain := newHopServer(t, "", nil)
+	plain := newHopServer(t, "", map[string]http.HandlerFunc{"/d2": redirect(302, "/d3")})
 	secure := newTLSHopServer(t, map[string]http.HandlerFunc{
 		"/d1": redirect(307, plain.URL+"/d2"),
 	})
@@ -263,13 +263,18 @@ func TestDowngrade(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer secret")
 		res, _ := mustFollow(t, c, req)
 		got := plain.requests()
-		if len(got) != 1 {
+		if len(got) != 2 {
 			t.Fatalf("plain server got %v", paths(got))
 		}
 		for _, h := range []string{"Referer", "Authorization"} {
 			if v := got[0].Header.Get(h); v != "" {
 				t.Errorf("%s = %q sent on a downgrade", h, v)
 			}
+		}
+		// After the downgrade, the caller's https Referer stays away;
+		// the http hop names the http page it came from.
+		if v, want := got[1].Header.Get("Referer"), plain.URL+"/d2"; v != want {
+			t.Errorf("Referer after the downgrade = %q, want %q", v, want)
 		}
 		want := []string{"Authorization dropped (cross-origin)", "Referer dropped (downgrade)"}
 		if !slices.Equal(res.Hops[0].Changes, want) {
