@@ -182,17 +182,22 @@ func TestBodyTooLarge(t *testing.T) {
 		method string
 		status int
 		limit  int64
+		memory int64
+		tmp    string // Client.TempDir
+		msg    string // in the error
 	}{
 		{name: "POST 307 over the limit", method: "POST", status: 307, limit: 4 << 10},
 		{name: "POST 308 over the limit", method: "POST", status: 308, limit: 4 << 10},
 		{name: "PUT 302 over the limit (keeps its body)", method: "PUT", status: 302, limit: 4 << 10},
 		{name: "POST 307 with replay disabled", method: "POST", status: 307, limit: -1},
+		{name: "POST 307 when the temp file cannot be made", method: "POST", status: 307, memory: 1 << 10,
+			tmp: "/nonexistent/follow-test", msg: "spill body to temp file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newHopServer(t, "", map[string]http.HandlerFunc{"/a": redirect(tt.status, "/b")})
 			c := newClient(t)
-			c.ReplayLimit = tt.limit
+			c.ReplayLimit, c.ReplayMemory, c.TempDir = tt.limit, tt.memory, tt.tmp
 			want := randomBody(64 << 10)
 			res, err := c.Follow(mustRequest(t, tt.method, srv.URL+"/a", pipeBody(want)))
 			if !errors.Is(err, follow.ErrBodyTooLarge) {
@@ -202,8 +207,8 @@ func TestBodyTooLarge(t *testing.T) {
 			if !errors.As(err, &fe) || len(fe.Hops) != 1 || fe.Hops[0].Status != tt.status {
 				t.Errorf("error's hops = %+v, want the one %d", fe, tt.status)
 			}
-			if !strings.Contains(err.Error(), "hop 1") {
-				t.Errorf("error %q does not name the hop", err)
+			if !strings.Contains(err.Error(), "hop 1") || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("error %q does not name the hop or say %q", err, tt.msg)
 			}
 			got := srv.requests()
 			if len(got) != 1 {

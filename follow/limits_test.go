@@ -434,3 +434,14 @@ func TestCallerUntouched(t *testing.T) {
 		t.Errorf("final response's Request = %s %s", res.Response.Request.Method, res.Response.Request.URL)
 	}
 }
+
+// TestZeroClient: the zero Client works, on http.DefaultClient.
+func TestZeroClient(t *testing.T) {
+	srv := newHopServer(t, "", map[string]http.HandlerFunc{"/a": redirect(307, "/b")})
+	want := string(randomBody(10 << 10))
+	res, _ := mustFollow(t, &follow.Client{}, mustRequest(t, "POST", srv.URL+"/a", pipeBody([]byte(want))))
+	got := srv.requests()
+	if len(got) != 2 || got[1].Method != "POST" || got[1].Body != want || len(res.Hops) != 2 {
+		t.Errorf("server got %v", paths(got))
+	}
+}
