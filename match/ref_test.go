@@ -685,3 +685,5 @@ func TestLookupMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 7)) }
