@@ -124,9 +124,14 @@ func (l *Loader) parseFile(data []byte, name string, seq int) *fileSet {
 		d.errorf(yerr.line, "", "syntax", "%s", yerr.msg)
 		return f
 	}
-	if root != nil {
-		d.top(root)
+	if root == nil {
+		// An empty file is far more often a file caught half-written
+		// (truncated, then written in place) than a wish to serve
+		// nothing: refusing it keeps the previous rules serving.
+		d.errorf(1, "", "empty", "the rules file is empty; write `rules: []` for a set with no rules")
+		return f
 	}
+	d.top(root)
 	return f
 }
 

@@ -54,7 +54,7 @@ func TestLoadFolder(t *testing.T) {
 	writeFiles(t, dir, map[string]string{
 		"b.yaml":          "rules:\n  - {id: b1, from: /b1, to: /x}\n  - {id: b2, from: /b2, to: /x}\n",
 		"a.yaml":          "order: first-match\nrules:\n  - {id: a1, from: /a1, to: /x}\n",
-		"c.yaml":          "# nothing but a comment\n",
+		"c.yaml":          "# nothing but a comment\nrules: []\n",
 		"d.yml":           "rules:\n  - {id: ignored-yml, from: /d, to: /x}\n",
 		".hidden.yaml":    "rules:\n  - {id: ignored-dot, from: /h, to: /x}\n",
 		"notes.txt":       "not rules",

@@ -178,8 +178,6 @@ func TestParseSetLevel(t *testing.T) {
 		merge bool
 	}{
 		{"defaults", "rules: []\n", detour.OrderSpecificity, false},
-		{"empty file", "", detour.OrderSpecificity, false},
-		{"comments only", "# nothing yet\n", detour.OrderSpecificity, false},
 		{"first-match", "order: first-match\n", detour.OrderFirstMatch, false},
 		{"specificity", "order: specificity\n", detour.OrderSpecificity, false},
 		{"merge_slashes", "merge_slashes: true\n", detour.OrderSpecificity, true},
@@ -436,5 +434,18 @@ func TestDemo(t *testing.T) {
 	}
 	if !found {
 		t.Error("the demo set has no /original-resource rule")
+	}
+}
+
+// An empty file is refused: it is most often a file caught between
+// truncation and write, and refusing it keeps the previous rules serving.
+func TestParseEmptyRefused(t *testing.T) {
+	for name, src := range map[string]string{"empty file": "", "comments only": "# nothing yet\n", "blank lines": "\n\n"} {
+		t.Run(name, func(t *testing.T) {
+			_, ds := ruleset.Parse(strings.NewReader(src), "rules.yaml")
+			if len(ds) != 1 || ds[0].Code != "empty" || ds[0].File != "rules.yaml" || ds[0].Line != 1 || ds[0].Severity != detour.SeverityError {
+				t.Errorf("diagnostics = %v, want one error rules.yaml:1 code empty", ds)
+			}
+		})
 	}
 }
