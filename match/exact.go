@@ -208,9 +208,9 @@ func (x *exactIndex) encode(a []byte, bucket uint32, flags uint8, key string, it
 		kindFlags, qmode, status, ref, prio = xRule, cr.qmode, cr.status, uint32(cr.idx), cr.r.Priority
 		simple = cr.simple
 		switch {
-		case cr.tgt == nil:
+		case cr.gone:
 			static, rel_ = true, true
-		case cr.tgt.static && !cr.r.Absolute && len(cr.tgt.pre) <= maxKey:
+		case cr.tgt.static && !cr.absolute && len(cr.tgt.pre) <= maxKey:
 			static, rel_ = true, !cr.tgt.abs
 			pre, qpos, fpos = cr.tgt.pre, cr.tgt.qpos, cr.tgt.fpos
 		}

@@ -77,7 +77,7 @@ func nsKey(ns uint32, kind uint8) uint64 {
 
 // prefixWords is how many leading words of a path prefixHash remembers;
 // longer prefixes hash the rest as they go.
-const prefixWords = 16
+const prefixWords = 8
 
 // prefixHash hashes prefixes of one string, sharing the work on the
 // words they have in common: the probes of one lookup hash many prefixes

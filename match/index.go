@@ -2,6 +2,7 @@ package match
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -48,6 +49,10 @@ type level struct {
 	ns   uint32
 	// lens[pk|ci] holds the key lengths of the level's pattern keys.
 	lens [8]lenSet
+	// lits holds the literal prefix lengths of the level's patterns and
+	// subpath rows (a segment prefix or subpath key of length n has a
+	// literal of n+1), so that Lookup visits only those.
+	lits lenSet
 	// nsk[pk|ci] is the key-space value of the level's keys of kind pk.
 	nsk [8]uint64
 	// pats: the level has prefix or named patterns; sub: the bucket's
@@ -77,29 +82,157 @@ func (l *lenSet) has(n int) bool {
 	return l.long
 }
 
-// pindex is the pattern hash: (level, kind, literal) → pentry.
+// prev returns the largest length in l that is at most n (n < 256), or
+// -1.
+func (l *lenSet) prev(n int) int {
+	for w := n >> 6; w >= 0; w-- {
+		m := l.bits[w]
+		if w == n>>6 {
+			m &= 2<<(n&63) - 1
+		}
+		if m != 0 {
+			return w<<6 + bits.Len64(m) - 1
+		}
+	}
+	return -1
+}
+
+// pindex is the pattern hash: (level, kind, literal) → pentry. The
+// entries are the slots of an open-addressed table, one cache line each,
+// behind a Bloom filter: a probe for a literal no pattern has seldom
+// leaves the cache, and one that hits reads one line.
 type pindex struct {
 	seed  uint64
-	slots []uint64 // tag | index in ents
-	ents  []pentry
+	ents  []pentry // slots; pk == 0 marks an empty one
 	bloom bloom
 }
 
-// pentry is the patterns of one literal prefix in one level.
+// pentry is the patterns of one literal prefix in one level. A short key
+// is kept in the entry itself.
 type pentry struct {
+	tag   uint32 // high hash bits, to skip other keys quickly
 	ns    uint32
 	pk    uint8
-	key   string
-	rules []*crule // pkSeg, pkStr: in precedence order
-	root  *snode   // pkNamed: the segments after the prefix
+	klen  uint8 // length of the key in kbuf, or keyLong
+	kbuf  [keyInline]byte
+	first *crule // pkSeg, pkStr: the first rule in precedence order
+	root  *snode // pkNamed: the segments after the prefix
+	ext   *pentryExt
+}
+
+// pentryExt holds what few entries need.
+type pentryExt struct {
+	more []*crule // the rules after first
+	long string   // a key longer than keyInline
+}
+
+const (
+	keyInline = 30
+	keyLong   = 255
+)
+
+func (e *pentry) setKey(k string) {
+	if len(k) <= keyInline {
+		e.klen = uint8(copy(e.kbuf[:], k))
+		return
+	}
+	e.klen = keyLong
+	e.extra().long = k
+}
+
+func (e *pentry) extra() *pentryExt {
+	if e.ext == nil {
+		e.ext = &pentryExt{}
+	}
+	return e.ext
+}
+
+func (e *pentry) key() string {
+	if e.klen == keyLong {
+		return e.ext.long
+	}
+	return string(e.kbuf[:e.klen])
+}
+
+// keyIs reports whether the entry's key is k (folding case with ci).
+func (e *pentry) keyIs(k string, ci bool) bool {
+	if e.klen != keyLong {
+		if int(e.klen) != len(k) {
+			return false
+		}
+		if !ci {
+			return string(e.kbuf[:e.klen]) == k
+		}
+		return equalFold(string(e.kbuf[:e.klen]), k)
+	}
+	if ci {
+		return equalFold(e.ext.long, k)
+	}
+	return e.ext.long == k
+}
+
+// rule returns the i-th rule of a pkSeg or pkStr entry, or nil past the
+// end.
+func (e *pentry) rule(i int) *crule {
+	if i == 0 {
+		return e.first
+	}
+	if e.ext != nil && i <= len(e.ext.more) {
+		return e.ext.more[i-1]
+	}
+	return nil
+}
+
+func (e *pentry) addRule(cr *crule) {
+	if e.first == nil {
+		e.first = cr
+	} else {
+		x := e.extra()
+		x.more = append(x.more, cr)
+	}
+}
+
+// ruleList is a list of rules of one pattern, the first kept inline.
+type ruleList struct {
+	first *crule
+	more  []*crule
+}
+
+// at returns the i-th rule, or nil past the end.
+func (l *ruleList) at(i int) *crule {
+	if i == 0 {
+		return l.first
+	}
+	if i <= len(l.more) {
+		return l.more[i-1]
+	}
+	return nil
+}
+
+func (l *ruleList) add(cr *crule) {
+	if l.first == nil {
+		l.first = cr
+	} else {
+		l.more = append(l.more, cr)
+	}
+}
+
+// sort puts the list in precedence order.
+func (l *ruleList) sort(t *Table) {
+	if len(l.more) == 0 {
+		return
+	}
+	all := append([]*crule{l.first}, l.more...)
+	t.sortRules(all)
+	l.first, l.more = all[0], all[1:]
 }
 
 // snode is a node of a named-segment trie: the state after a segment.
 type snode struct {
 	lit   map[string]*snode // next literal segment (lower-case when ci)
 	param *snode            // next named segment
-	end   []*crule          // patterns that end here
-	splat []*crule          // patterns that end here in "/*"
+	end   ruleList          // patterns that end here
+	splat ruleList          // patterns that end here in "/*"
 }
 
 func (p *pindex) hash(ns uint32, pk uint8, key string) uint64 {
@@ -108,28 +241,19 @@ func (p *pindex) hash(ns uint32, pk uint8, key string) uint64 {
 
 // find returns the entry of key, or nil; h is its hash.
 func (p *pindex) find(h uint64, ns uint32, pk uint8, key string) *pentry {
-	if len(p.slots) == 0 || !p.bloom.has(h) {
+	if len(p.ents) == 0 || !p.bloom.has(h) {
 		return nil
 	}
-	tag := slotTag(h)
-	for i := slotIndex(uint32(h), len(p.slots)); ; {
-		s := p.slots[i]
-		if s == 0 {
+	tag := uint32(h>>32) | 1
+	for i := slotIndex(uint32(h), len(p.ents)); ; {
+		e := &p.ents[i]
+		if e.pk == 0 {
 			return nil
 		}
-		if s&^0xffffffff == tag {
-			e := &p.ents[uint32(s)]
-			if e.ns == ns && e.pk == pk {
-				if pk&pkCI != 0 {
-					if equalFold(e.key, key) {
-						return e
-					}
-				} else if e.key == key {
-					return e
-				}
-			}
+		if e.tag == tag && e.ns == ns && e.pk == pk && e.keyIs(key, pk&pkCI != 0) {
+			return e
 		}
-		if i++; i == len(p.slots) {
+		if i++; i == len(p.ents) {
 			i = 0
 		}
 	}
@@ -137,11 +261,13 @@ func (p *pindex) find(h uint64, ns uint32, pk uint8, key string) *pentry {
 
 // builder builds the index of a Table.
 type builder struct {
+	slab   []snode
 	c      *compiler
 	t      *Table
 	nextID uint32
 	levels map[levelKey]*level
 	pents  map[pentKey]int
+	ents   []pentry // the pattern entries, until finish places them
 }
 
 type levelKey struct {
@@ -263,7 +389,7 @@ func (b *builder) countSub() int {
 // addRule adds a rule to its bucket.
 func (b *builder) addRule(cr *crule) {
 	bk := b.bucket(cr.host)
-	p := cr.pat
+	p := &cr.pat
 	switch p.kind {
 	case kindExact:
 		flags := uint8(0)
@@ -298,19 +424,24 @@ func (b *builder) addRule(cr *crule) {
 		pk |= pkCI
 	}
 	lv.lens[pk].add(n)
+	if p.kind == kindSegment {
+		lv.lits.add(n + 1)
+	} else {
+		lv.lits.add(n)
+	}
 	e := b.pentry(lv.ns, pk, p.lit)
 	if p.kind != kindNamed {
-		e.rules = append(e.rules, cr)
+		e.addRule(cr)
 		return
 	}
 	if e.root == nil {
-		e.root = &snode{}
+		e.root = b.node()
 	}
 	n0 := e.root
 	for _, s := range p.segs {
 		if s.param {
 			if n0.param == nil {
-				n0.param = &snode{}
+				n0.param = b.node()
 			}
 			n0 = n0.param
 			continue
@@ -320,15 +451,15 @@ func (b *builder) addRule(cr *crule) {
 		}
 		next := n0.lit[s.lit]
 		if next == nil {
-			next = &snode{}
+			next = b.node()
 			n0.lit[s.lit] = next
 		}
 		n0 = next
 	}
 	if p.splat {
-		n0.splat = append(n0.splat, cr)
+		n0.splat.add(cr)
 	} else {
-		n0.end = append(n0.end, cr)
+		n0.end.add(cr)
 	}
 }
 
@@ -344,16 +475,27 @@ func exactKeys(path string, either bool) []string {
 	return []string{path, path + "/"}
 }
 
+// node returns a new trie node. Nodes come from slabs, so that the nodes
+// of one pattern, made one after the other, lie close in memory.
+func (b *builder) node() *snode {
+	if len(b.slab) == cap(b.slab) {
+		b.slab = make([]snode, 0, 256)
+	}
+	b.slab = b.slab[:len(b.slab)+1]
+	return &b.slab[len(b.slab)-1]
+}
+
 // pentry returns the pattern entry of (ns, pk, key), creating it.
 func (b *builder) pentry(ns uint32, pk uint8, key string) *pentry {
 	k := pentKey{ns, pk, key}
 	i, ok := b.pents[k]
 	if !ok {
-		i = len(b.t.pidx.ents)
-		b.t.pidx.ents = append(b.t.pidx.ents, pentry{ns: ns, pk: pk, key: key})
+		i = len(b.ents)
+		b.ents = append(b.ents, pentry{ns: ns, pk: pk})
+		b.ents[i].setKey(key)
 		b.pents[k] = i
 	}
-	return &b.t.pidx.ents[i]
+	return &b.ents[i]
 }
 
 // insertExact adds an item to the exact index and reports shadowed and
@@ -421,7 +563,9 @@ func (b *builder) addTable(ct *ctable) {
 			} else {
 				bk.subCS = true
 			}
-			b.level(bk, 0).sub = true
+			lv := b.level(bk, 0)
+			lv.sub = true
+			lv.lits.add(len(strings.TrimSuffix(key, "/")) + 1)
 			sub := it
 			sub.slash = strings.HasSuffix(key, "/")
 			b.insertExact(bk, flags|xSub, strings.TrimSuffix(key, "/"), sub)
@@ -438,33 +582,35 @@ func (b *builder) finish() {
 	for i := range t.exact.lists {
 		slices.SortStableFunc(t.exact.lists[i], t.exactCmp)
 	}
-	for i := range t.pidx.ents {
-		e := &t.pidx.ents[i]
-		t.sortRules(e.rules)
+	p := &t.pidx
+	if len(b.ents) > 0 {
+		p.ents = make([]pentry, len(b.ents)+len(b.ents)*3/7+8)
+	}
+	p.bloom = newBloom(len(b.ents))
+	for i := range b.ents {
+		e := &b.ents[i]
+		if e.ext != nil && len(e.ext.more) > 0 {
+			all := append([]*crule{e.first}, e.ext.more...)
+			t.sortRules(all)
+			e.first, e.ext.more = all[0], all[1:]
+		}
 		if e.root != nil {
 			t.sortTrie(e.root)
 		}
-	}
-	p := &t.pidx
-	if len(p.ents) > 0 {
-		p.slots = make([]uint64, len(p.ents)+len(p.ents)*3/7+8)
-	}
-	p.bloom = newBloom(len(p.ents))
-	for i := range p.ents {
-		e := &p.ents[i]
-		h := p.hash(e.ns, e.pk, e.key)
+		h := p.hash(e.ns, e.pk, e.key())
 		p.bloom.add(h)
-		for j := slotIndex(uint32(h), len(p.slots)); ; {
-			if p.slots[j] == 0 {
-				p.slots[j] = slotTag(h) | uint64(i)
+		e.tag = uint32(h>>32) | 1
+		for j := slotIndex(uint32(h), len(p.ents)); ; {
+			if p.ents[j].pk == 0 {
+				p.ents[j] = *e
 				break
 			}
-			if j++; j == len(p.slots) {
+			if j++; j == len(p.ents) {
 				j = 0
 			}
 		}
 	}
-	b.levels, b.pents = nil, nil
+	b.levels, b.pents, b.ents = nil, nil, nil
 }
 
 func (b *builder) allBuckets() []*bucket {
@@ -482,8 +628,8 @@ func (b *builder) allBuckets() []*bucket {
 }
 
 func (t *Table) sortTrie(n *snode) {
-	t.sortRules(n.end)
-	t.sortRules(n.splat)
+	n.end.sort(t)
+	n.splat.sort(t)
 	for _, c := range n.lit {
 		t.sortTrie(c)
 	}

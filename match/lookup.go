@@ -20,21 +20,21 @@ const (
 // is decided on.
 type hit struct {
 	cr   *crule // the rule; nil for an exact-index entry without one loaded
-	off  int    // offset of the exact-index entry, or -1
 	xi   *xitem // item of an exact-index list, or nil
-	line int32  // a row's line
-	rest int    // a subpath row: where the rest of the path begins; or -1
+	sig  string
+	prio int
+	off  int32 // offset of the exact-index entry, or -1
+	line int32 // a row's line
+	rest int32 // a subpath row: where the rest of the path begins; or -1
 
+	suffix int32
+	lit    int32
+	nq     int32
+	ord    int32
 	tier   int8
-	suffix int
-	prio   int
 	class  uint8
 	pk     kind // kindNamed, kindSegment, kindString
 	isRow  bool
-	lit    int
-	nq     int
-	ord    int32
-	sig    string
 }
 
 // cmpHit orders hits by precedence (SPEC §1.2): host tier, wildcard
@@ -99,8 +99,8 @@ type searcher struct {
 	prio   int // priority of the level being searched
 	lit    int // literal prefix length of the named trie being searched
 
-	ph, phf     prefixHash // prefix hashes of the path, as it is and folded
-	phOK, phfOK bool
+	ph   prefixHash // prefix hashes of the path
+	phOK bool
 
 	found    bool
 	best     hit
@@ -108,7 +108,6 @@ type searcher struct {
 	ex       hit // best exact hit of the bucket
 	bestCaps [maxCaps]span
 	cur      [maxCaps]span
-	fold     [64]byte
 }
 
 // run searches the host tiers in order and reports whether a rule
@@ -217,7 +216,7 @@ func (s *searcher) entry(off int, class uint8, lit, rest int) {
 	x := &s.t.exact
 	e := entry{x.arena, off}
 	f := e.flags()
-	h := hit{off: off, class: class, lit: lit, rest: rest, pk: kindSegment}
+	h := hit{off: int32(off), class: class, lit: int32(lit), rest: int32(rest), pk: kindSegment}
 	ex := class == classExact && s.collect == nil
 	// A subpath row whose path ends in "/" matches that path exactly, not
 	// as a subpath.
@@ -234,7 +233,7 @@ func (s *searcher) entry(off int, class uint8, lit, rest int) {
 			h.xi, h.cr = it, it.cr
 			h.prio, h.ord, h.isRow, h.line, h.nq = it.prio(), it.ord(), it.cr == nil, it.line, 0
 			if it.cr != nil {
-				h.nq = len(it.cr.pat.query)
+				h.nq = it.cr.nq
 			}
 			s.give(&h, ex)
 			if s.collect == nil {
@@ -251,7 +250,7 @@ func (s *searcher) entry(off int, class uint8, lit, rest int) {
 			if !s.passes(cr) {
 				return
 			}
-			h.cr, h.nq = cr, len(cr.pat.query)
+			h.cr, h.nq = cr, cr.nq
 		}
 		h.prio, h.ord = e.prio(), e.ord()
 		s.give(&h, ex)
@@ -280,12 +279,12 @@ func (s *searcher) passes(cr *crule) bool {
 	if !s.now.IsZero() && !r.Window.Active(s.now) {
 		return false
 	}
-	return len(cr.pat.query) == 0 || queryMatches(cr.pat.query, s.req.Query)
+	return cr.nq == 0 || queryMatches(cr.pat.query, s.req.Query)
 }
 
 // offer records h if it beats what was found (or, collecting, always).
 func (s *searcher) offer(h *hit, caps bool) {
-	h.tier, h.suffix = s.tier, s.suffix
+	h.tier, h.suffix = s.tier, int32(s.suffix)
 	if s.collect != nil {
 		*s.collect = append(*s.collect, *h)
 		return
@@ -309,26 +308,16 @@ func (s *searcher) stops() bool { return s.collect == nil && !s.t.firstMatch }
 func (s *searcher) level(bk *bucket, lv *level) {
 	s.prio = lv.prio
 	if lv.pats || lv.sub {
-		path := s.req.Path
-		n := len(path)
-		for lit := n + 1; lit >= 1; lit-- {
-			l := lit - 1
-			slash := l < n && path[l] == '/'
-			if slash && lv.pats {
-				s.named(lv, lit)
+		n := len(s.req.Path)
+		lit := n + 1
+		// Literals of 256 bytes and more are not in the set: try each.
+		for ; lit >= 256; lit-- {
+			if lv.lits.long && s.lit1(bk, lv, lit) {
+				return
 			}
-			if slash || l == n {
-				if lv.pats {
-					s.prefix(lv, pkSeg, l, lit)
-				}
-				if lv.sub && slash {
-					s.subRows(bk, l)
-				}
-			}
-			if !slash && l < n && lv.pats {
-				s.prefix(lv, pkStr, lit, lit)
-			}
-			if s.found && s.best.prio == lv.prio && s.stops() {
+		}
+		for lit = lv.lits.prev(lit); lit >= 1; lit = lv.lits.prev(lit - 1) {
+			if s.lit1(bk, lv, lit) {
 				return
 			}
 		}
@@ -336,15 +325,36 @@ func (s *searcher) level(bk *bucket, lv *level) {
 	s.regex(lv)
 }
 
+// lit1 probes the patterns with literal prefixes of length lit, in
+// precedence order: named segments, segment prefixes, subpath rows,
+// string prefixes. It reports whether the search of the level is over.
+func (s *searcher) lit1(bk *bucket, lv *level, lit int) bool {
+	path := s.req.Path
+	n := len(path)
+	l := lit - 1
+	slash := l < n && path[l] == '/'
+	if slash && lv.pats {
+		s.named(lv, lit)
+	}
+	if slash || l == n {
+		if lv.pats {
+			s.prefix(lv, pkSeg, l, lit)
+		}
+		if lv.sub && slash {
+			s.subRows(bk, l)
+		}
+	}
+	if !slash && l < n && lv.pats {
+		s.prefix(lv, pkStr, lit, lit)
+	}
+	return s.found && s.best.prio == lv.prio && s.stops()
+}
+
 // prefixSum returns the hash of the first n bytes of the path in key
 // space ns, folded with ci.
 func (s *searcher) prefixSum(n int, ns uint64, ci bool) uint64 {
 	if ci {
-		if !s.phfOK {
-			s.phf.reset(s.t.seed, s.req.Path, true)
-			s.phfOK = true
-		}
-		return s.phf.sum(n, ns)
+		return hashKey(s.t.seed, ns, s.req.Path[:n], true)
 	}
 	if !s.phOK {
 		s.ph.reset(s.t.seed, s.req.Path, false)
@@ -366,19 +376,23 @@ func (s *searcher) prefix(lv *level, pk uint8, n, lit int) {
 			continue
 		}
 		sp := span{int32(n), int32(len(path))}
-		h := hit{off: -1, rest: -1, class: classPattern, lit: lit, prio: lv.prio, pk: kindString}
+		h := hit{off: -1, rest: -1, class: classPattern, lit: int32(lit), prio: lv.prio, pk: kindString}
 		if pk == pkSeg {
 			h.pk = kindSegment
 			if n < len(path) {
 				sp.s++
 			}
 		}
-		for _, cr := range e.rules {
+		for i := 0; ; i++ {
+			cr := e.rule(i)
+			if cr == nil {
+				break
+			}
 			if !s.passes(cr) {
 				continue
 			}
 			s.cur[0] = sp
-			h.cr, h.nq, h.ord = cr, len(cr.pat.query), cr.ord
+			h.cr, h.nq, h.ord = cr, cr.nq, cr.ord
 			s.offer(&h, true)
 			if s.collect == nil {
 				break
@@ -454,10 +468,11 @@ func (s *searcher) enter(n *snode, pos, depth int, ci bool) bool {
 
 // foldLookup looks up the lower-cased seg in m.
 func (s *searcher) foldLookup(m map[string]*snode, seg string) *snode {
-	if len(seg) > len(s.fold) {
+	var buf [64]byte
+	if len(seg) > len(buf) {
 		return m[lowerASCII(seg)]
 	}
-	b := s.fold[:len(seg)]
+	b := buf[:len(seg)]
 	for i := 0; i < len(seg); i++ {
 		b[i] = lower(seg[i])
 	}
@@ -475,8 +490,12 @@ func (s *searcher) after(n *snode, pos, depth int, ci bool) bool {
 		}
 	}
 	rest := len(path) - pos
-	if len(n.end) > 0 && (rest == 0 || rest == 1 && path[pos] == '/') {
-		for _, cr := range n.end {
+	if n.end.first != nil && (rest == 0 || rest == 1 && path[pos] == '/') {
+		for i := 0; ; i++ {
+			cr := n.end.at(i)
+			if cr == nil {
+				break
+			}
 			if rest == 1 && !cr.pat.either || !s.passes(cr) {
 				continue
 			}
@@ -489,12 +508,16 @@ func (s *searcher) after(n *snode, pos, depth int, ci bool) bool {
 			}
 		}
 	}
-	if len(n.splat) > 0 && (rest == 0 || path[pos] == '/') && depth < maxCaps {
+	if n.splat.first != nil && (rest == 0 || path[pos] == '/') && depth < maxCaps {
 		sp := span{int32(len(path)), int32(len(path))}
 		if rest > 0 {
 			sp.s = int32(pos + 1)
 		}
-		for _, cr := range n.splat {
+		for i := 0; ; i++ {
+			cr := n.splat.at(i)
+			if cr == nil {
+				break
+			}
 			if !s.passes(cr) {
 				continue
 			}
@@ -512,8 +535,8 @@ func (s *searcher) after(n *snode, pos, depth int, ci bool) bool {
 }
 
 func (s *searcher) offerNamed(cr *crule) {
-	h := hit{cr: cr, off: -1, rest: -1, class: classPattern, pk: kindNamed, lit: s.lit, prio: s.prio,
-		nq: len(cr.pat.query), ord: cr.ord, sig: cr.pat.sig}
+	h := hit{cr: cr, off: -1, rest: -1, class: classPattern, pk: kindNamed, lit: int32(s.lit), prio: s.prio,
+		nq: cr.nq, ord: cr.ord, sig: cr.pat.sig}
 	s.offer(&h, true)
 }
 
@@ -542,7 +565,7 @@ func (s *searcher) finish(m *Match) {
 	*m = Match{t: t, req: s.req, ridx: -1}
 	switch {
 	case h.off >= 0:
-		e := entry{t.exact.arena, h.off}
+		e := entry{t.exact.arena, int(h.off)}
 		f := e.flags()
 		if f&xKindMask == xRow {
 			tb := t.tables[e.ref()]
@@ -572,7 +595,7 @@ func (s *searcher) finish(m *Match) {
 	if m.cr == nil {
 		return
 	}
-	p := m.cr.pat
+	p := &m.cr.pat
 	switch h.class {
 	case classPattern:
 		m.caps = s.bestCaps

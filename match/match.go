@@ -37,6 +37,7 @@
 package match
 
 import (
+	"encoding/binary"
 	"strconv"
 	"strings"
 	"time"
@@ -185,7 +186,7 @@ func (t *Table) candidate(h *hit) Candidate {
 	case h.xi != nil:
 		return Candidate{Rule: h.xi.tb.tmpl, Row: int(h.xi.line)}
 	}
-	e := entry{t.exact.arena, h.off}
+	e := entry{t.exact.arena, int(h.off)}
 	if e.flags()&xKindMask == xRow {
 		return Candidate{Rule: t.tables[e.ref()].tmpl, Row: int(e.line())}
 	}
@@ -234,9 +235,9 @@ type Match struct {
 func (m *Match) setRule(cr *crule) {
 	m.cr, m.ridx, m.Rule, m.status, m.qmode = cr, cr.idx, cr.r, cr.status, cr.qmode
 	switch {
-	case cr.tgt == nil:
+	case cr.gone:
 		m.static = true
-	case cr.tgt.static && !cr.r.Absolute:
+	case cr.tgt.static && !cr.absolute:
 		m.static, m.pre, m.qpos, m.fpos, m.rel = true, cr.tgt.pre, int32(cr.tgt.qpos), int32(cr.tgt.fpos), !cr.tgt.abs
 	}
 }
@@ -282,7 +283,7 @@ func (m *Match) Location() string { return string(m.AppendLocation(nil)) }
 // appendDynamic renders a target with captures or placeholders.
 func (m *Match) appendDynamic(dst []byte) []byte {
 	cr := m.rule()
-	tg, req := cr.tgt, m.req
+	tg, req := &cr.tgt, m.req
 	start := len(dst)
 	rel := !tg.abs
 	switch {
@@ -297,7 +298,7 @@ func (m *Match) appendDynamic(dst []byte) []byte {
 		dst = append(dst, "://"...)
 		dst = append(dst, req.Host...)
 		dst = append(dst, tg.hostTail...)
-	case cr.r.Absolute:
+	case cr.absolute:
 		dst = append(dst, reqScheme(req)...)
 		dst = append(dst, "://"...)
 		if cr.host.kind == hostExact {
@@ -309,18 +310,33 @@ func (m *Match) appendDynamic(dst []byte) []byte {
 	}
 	qmark := -1
 	closed := false
-	for i := range tg.toks {
-		k := &tg.toks[i]
-		if k.part == partQuery && m.qmode == modeReplace {
+	prog := tg.prog
+	for i := 0; i < len(prog); {
+		op := prog[i]
+		i++
+		kind, pt := tkind(op&opKind), part(op>>opPartShift&3)
+		var lit []byte
+		var slot byte
+		switch kind {
+		case tLit:
+			n, w := binary.Uvarint(prog[i:])
+			i += w
+			lit = prog[i : i+int(n)]
+			i += int(n)
+		case tCap:
+			slot = prog[i]
+			i++
+		}
+		if pt == partQuery && m.qmode == modeReplace {
 			continue
 		}
-		if k.part == partFrag && !closed {
+		if pt == partFrag && !closed {
 			dst, closed = m.closeQuery(dst, qmark), true
 		}
-		if k.part == partQuery && qmark < 0 {
+		if pt == partQuery && qmark < 0 {
 			qmark = len(dst)
 		}
-		dst = m.appendToken(dst, k)
+		dst = m.appendToken(dst, kind, pt, op, lit, slot)
 	}
 	if !closed {
 		dst = m.closeQuery(dst, qmark)
@@ -349,26 +365,27 @@ func (m *Match) closeQuery(dst []byte, qmark int) []byte {
 	return dst
 }
 
-// appendToken renders one token of a target.
-func (m *Match) appendToken(dst []byte, k *token) []byte {
+// appendToken renders one token of a target: its kind, part and op byte,
+// and its literal or capture slot.
+func (m *Match) appendToken(dst []byte, kind tkind, pt part, op byte, lit []byte, slot byte) []byte {
 	req := m.req
-	switch k.kind {
+	switch kind {
 	case tLit:
-		return append(dst, k.lit...)
+		return append(dst, lit...)
 	case tCap:
-		sp := m.caps[k.slot]
-		if k.fromQuery {
-			return appendCapturedQuery(dst, req.Query[sp.s:sp.e], k.part)
+		sp := m.caps[slot]
+		if op&opFromQuery != 0 {
+			return appendCapturedQuery(dst, req.Query[sp.s:sp.e], pt)
 		}
-		return appendCaptured(dst, req.Path[sp.s:sp.e], k.part, k.slash)
+		return appendCaptured(dst, req.Path[sp.s:sp.e], pt, op&opSlash != 0)
 	case tScheme:
 		return append(dst, reqScheme(req)...)
 	case tHost:
-		return appendCaptured(dst, req.Host, k.part, false)
+		return appendCaptured(dst, req.Host, pt, false)
 	case tPath:
-		return appendCaptured(dst, req.Path, k.part, true)
+		return appendCaptured(dst, req.Path, pt, true)
 	case tQuery:
-		if k.part == partPath {
+		if pt == partPath {
 			return appendCaptured(dst, req.Query, partQuery, true)
 		}
 		return appendRawQuery(dst, req.Query)

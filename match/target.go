@@ -1,6 +1,7 @@
 package match
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -53,25 +54,48 @@ type token struct {
 
 // target is a compiled rule target (or table row target).
 type target struct {
-	// origin is "scheme://authority" of an absolute target with a literal
-	// scheme and authority; empty otherwise.
-	origin string
-	// schemeTok: the scheme is {scheme}; hostTok: the authority is {host}
-	// followed by hostTail (":port" or empty).
-	schemeTok, hostTok bool
-	scheme             string // literal scheme when hostTok && !schemeTok
-	hostTail           string
-	// abs: the target is an absolute URL.
-	abs  bool
-	toks []token
-	// uses holds the placeholders the target uses.
-	uses int
+	// What rendering reads comes first.
+
 	// static: the target has no capture or placeholder, so pre is the
 	// whole Location for a request without a query.
 	static bool
-	pre    []byte
+	// abs: the target is an absolute URL.
+	abs bool
+	// schemeTok: the scheme is {scheme}; hostTok: the authority is {host}
+	// followed by hostTail (":port" or empty).
+	schemeTok, hostTok bool
 	// qpos and fpos are the indexes of "?" and "#" in pre, -1 when none.
 	qpos, fpos int
+	pre        []byte
+	// prog holds the tokens after parsing, encoded in one byte slice: for
+	// each, an op byte (kind, part, flags), then a literal's length and
+	// bytes or a capture's slot.
+	prog []byte
+	// inl holds pre and prog when they fit (see inline).
+	inl [40]byte
+	// origin is "scheme://authority" of an absolute target with a literal
+	// scheme and authority; empty otherwise.
+	origin   string
+	scheme   string // literal scheme when hostTok && !schemeTok
+	hostTail string
+	// uses holds the placeholders the target uses.
+	uses int
+	// toks are the tokens while the target is parsed.
+	toks []token
+}
+
+// inline moves pre and prog into inl when they fit, so that a target
+// embedded in a compiled rule is rendered without reading other memory.
+// t must not be copied afterwards.
+func (t *target) inline() {
+	n := copy(t.inl[:], t.pre)
+	if n < len(t.pre) {
+		return
+	}
+	t.pre = t.inl[:n:n]
+	if m := copy(t.inl[n:], t.prog); m == len(t.prog) {
+		t.prog = t.inl[n : n+m : n+m]
+	}
 }
 
 // errOffSite is the error of a target whose scheme or authority a capture
@@ -143,7 +167,42 @@ func parseTarget(to string, p *pattern) (*target, error) {
 	if t.static {
 		t.pre, t.qpos, t.fpos = t.appendStatic(nil)
 	}
+	if p != nil {
+		t.compileProg()
+	}
+	t.toks = nil
 	return t, nil
+}
+
+// Op byte of a token in target.prog.
+const (
+	opKind      = 7 // tkind
+	opPartShift = 3 // part, 2 bits
+	opSlash     = 1 << 5
+	opFromQuery = 1 << 6
+)
+
+// compileProg encodes the tokens into prog.
+func (t *target) compileProg() {
+	var b []byte
+	for _, k := range t.toks {
+		op := byte(k.kind) | byte(k.part)<<opPartShift
+		if k.slash {
+			op |= opSlash
+		}
+		if k.fromQuery {
+			op |= opFromQuery
+		}
+		b = append(b, op)
+		switch k.kind {
+		case tLit:
+			b = binary.AppendUvarint(b, uint64(len(k.lit)))
+			b = append(b, k.lit...)
+		case tCap:
+			b = append(b, k.slot)
+		}
+	}
+	t.prog = b
 }
 
 // parseAuthority checks the authority of an absolute target and converts
