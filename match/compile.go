@@ -302,22 +302,22 @@ func cacheControl(status, maxAge int) string {
 
 // checkIDs reports duplicate ids, naming both places.
 func (c *compiler) checkIDs() {
-	seen := make(map[string]detour.Source, len(c.t.rules)+len(c.t.tables))
+	seen := make(map[string]*detour.Source, len(c.t.rules)+len(c.t.tables))
 	for _, cr := range c.t.rules {
 		r := cr.r
 		if first, dup := seen[r.ID]; dup {
-			c.add(detour.SeverityError, r.Source, r.ID, "id", "duplicate-id", "id %q is already used at %s", r.ID, where(first))
+			c.add(detour.SeverityError, r.Source, r.ID, "id", "duplicate-id", "id %q is already used at %s", r.ID, where(*first))
 			continue
 		}
-		seen[r.ID] = r.Source
+		seen[r.ID] = &r.Source
 	}
 	for _, tb := range c.t.tables {
 		id := tableID(tb.t)
 		if first, dup := seen[id]; dup {
-			c.add(detour.SeverityError, tb.t.Source, id, "id", "duplicate-id", "table id %q is already used at %s", id, where(first))
+			c.add(detour.SeverityError, tb.t.Source, id, "id", "duplicate-id", "table id %q is already used at %s", id, where(*first))
 			continue
 		}
-		seen[id] = tb.t.Source
+		seen[id] = &tb.t.Source
 	}
 }
 
@@ -330,7 +330,8 @@ func where(s detour.Source) string {
 }
 
 // checkTies reports pairs of rules with the same host, from and priority
-// whose schemes, methods and windows overlap (SPEC §1.2 point 4).
+// whose schemes, methods and windows overlap (SPEC §1.2 point 4), naming
+// both; the later rule in file order carries the error.
 func (c *compiler) checkTies() {
 	type key struct {
 		host string
@@ -338,17 +339,23 @@ func (c *compiler) checkTies() {
 		from string
 		prio int
 	}
-	groups := map[key][]*crule{}
+	first := make(map[key]*crule, len(c.t.rules))
+	var groups map[key][]*crule // keys with more than one rule
 	for _, cr := range c.t.rules {
 		k := key{cr.host.name, cr.host.kind, cr.r.From, cr.r.Priority}
-		groups[k] = append(groups[k], cr)
-	}
-	for _, cr := range c.t.rules {
-		k := key{cr.host.name, cr.host.kind, cr.r.From, cr.r.Priority}
-		for _, o := range groups[k] {
-			if o == cr {
-				break
-			}
+		f, seen := first[k]
+		if !seen {
+			first[k] = cr
+			continue
+		}
+		if groups == nil {
+			groups = map[key][]*crule{}
+		}
+		g := groups[k]
+		if g == nil {
+			g = []*crule{f}
+		}
+		for _, o := range g {
 			a, b := o.r, cr.r
 			if a.Scheme != "" && b.Scheme != "" && a.Scheme != b.Scheme {
 				continue
@@ -360,6 +367,7 @@ func (c *compiler) checkTies() {
 				"rule %s at %s ties with rule %s at %s: same host, from and priority, and their methods and windows overlap (give one a priority, or make their methods or windows disjoint)",
 				b.ID, where(b.Source), a.ID, where(a.Source))
 		}
+		groups[k] = append(g, cr)
 	}
 }
 
@@ -469,6 +477,9 @@ func (c *compiler) checkRow(ct *ctable, row *detour.Row) (msg, field string) {
 	case status != detour.StatusGone && row.To == "":
 		return "a redirect needs a target", "to"
 	case row.To != "":
+		if _, _, _, ok := fastTarget(row.To); ok {
+			break
+		}
 		if _, err := parseTarget(row.To, nil); err != nil {
 			return err.Error(), "to"
 		}

@@ -368,3 +368,30 @@ func TestTableAccessors(t *testing.T) {
 		t.Errorf("Tables = %v", ts)
 	}
 }
+
+// TestRowTargetsAsRules: a row's target renders as the same target of an
+// exact rule does (rows take a shortcut for targets that need no work).
+func TestRowTargetsAsRules(t *testing.T) {
+	targets := []string{
+		"/new", "/new?a=1", "/new#f", "/new?a=1#f", "/new?#f", "/new?", "/a?b?c#d#e",
+		"https://example.com", "https://example.com/x?y", "http://example.com:8080/x",
+		"https://EXAMPLE.com/x", "https://bücher.example/", "/caf%C3%A9", "/a b", "/%zz",
+	}
+	for _, to := range targets {
+		tb, diags := match.Compile([]detour.Rule{rule(1, "/rule", to)},
+			[]detour.Table{{ID: "t", File: "t.csv", Rows: []detour.Row{{Line: 1, Path: "/row", To: to}}}}, match.Options{})
+		if tb == nil {
+			t.Fatalf("%s: %v", to, diags)
+		}
+		for _, q := range []string{"", "q=1"} {
+			var m match.Match
+			rq, wq := get("", "/rule?"+q), get("", "/row?"+q)
+			tb.Lookup(&rq, now, &m)
+			want := m.Location()
+			tb.Lookup(&wq, now, &m)
+			if got := m.Location(); got != want {
+				t.Errorf("%s ?%s: row %q, rule %q", to, q, got, want)
+			}
+		}
+	}
+}

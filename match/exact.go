@@ -73,6 +73,7 @@ type xitem struct {
 	line       int32
 	status     int
 	pre        []byte
+	preS       string // pre, when it is the row's target as it is
 	qpos, fpos int
 	rel        bool
 	slash      bool // a subpath item of a row whose path ends in "/"
@@ -160,6 +161,9 @@ func (x *exactIndex) findHash(h uint64, bucket uint32, flags uint8, key string) 
 func (x *exactIndex) insert(bucket uint32, flags uint8, key string, it xitem) []xitem {
 	h := x.hash(bucket, flags, key)
 	if off, _ := x.find(bucket, flags, key); off >= 0 {
+		if it.pre == nil && it.preS != "" {
+			it.pre = []byte(it.preS) // a list item holds its own
+		}
 		var before []xitem
 		if x.arena[off]&xKindMask == xList {
 			ref := u32(x.arena, off+8)
@@ -218,6 +222,9 @@ func (x *exactIndex) encode(a []byte, bucket uint32, flags uint8, key string, it
 		kindFlags, qmode, status, ref, line = xRow, it.tb.qmode, it.status, uint32(it.tb.idx), uint32(it.line)
 		simple, static, rel_ = true, true, it.rel
 		pre, qpos, fpos = it.pre, it.qpos, it.fpos
+		if pre == nil {
+			pre = []byte(it.preS) // does not escape: appended below
+		}
 	}
 	f := kindFlags | flags
 	if simple {

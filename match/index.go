@@ -536,19 +536,26 @@ func (b *builder) addTable(ct *ctable) {
 			it.status = ct.tmpl.Status
 		}
 		if row.To != "" {
-			tg, _ := parseTarget(row.To, nil) // checked by compileTable
-			it.pre, it.qpos, it.fpos, it.rel = tg.pre, tg.qpos, tg.fpos, !tg.abs
+			if q, f, abs, ok := fastTarget(row.To); ok {
+				it.preS, it.qpos, it.fpos, it.rel = row.To, q, f, !abs
+			} else {
+				tg, _ := parseTarget(row.To, nil) // checked by compileTable
+				it.pre, it.qpos, it.fpos, it.rel = tg.pre, tg.qpos, tg.fpos, !tg.abs
+			}
 		}
 		key := row.Path
 		flags := uint8(0)
 		if tb.CaseInsensitive {
 			key, flags = lowerASCII(key), xCI
 		}
-		bks := []*bucket{b.bucket(h)}
+		bks := [2]*bucket{b.bucket(h)}
 		if tb.IncludeSubdomains && h.kind == hostExact {
-			bks = append(bks, b.bucket(hostMatcher{hostWild, h.name}))
+			bks[1] = b.bucket(hostMatcher{hostWild, h.name})
 		}
 		for _, bk := range bks {
+			if bk == nil {
+				continue
+			}
 			if flags&xCI != 0 {
 				bk.exactCI = true
 			} else {

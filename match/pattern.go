@@ -50,13 +50,32 @@ type pattern struct {
 	query []qcond
 	// caps maps capture names (without ":"; "1".."9" for regex groups) to
 	// slots.
-	caps map[string]int
+	caps []capName
 	// npath is the number of slots filled by the path match; query
 	// captures follow.
 	npath int
 	// sig ranks named patterns of equal literal prefix: one byte a
 	// segment, sigLit < sigParam < sigEnd < sigSplat.
 	sig string
+}
+
+// capName names a capture slot.
+type capName struct {
+	name string
+	slot int
+}
+
+// addCap names slot.
+func (p *pattern) addCap(name string, slot int) { p.caps = append(p.caps, capName{name, slot}) }
+
+// capSlot returns the slot of a capture name.
+func (p *pattern) capSlot(name string) (int, bool) {
+	for _, c := range p.caps {
+		if c.name == name {
+			return c.slot, true
+		}
+	}
+	return 0, false
 }
 
 // segment is one segment of a named pattern after its literal prefix.
@@ -101,7 +120,7 @@ func parsePattern(from string, ci, either bool) (*pattern, error) {
 	if from[0] == '~' {
 		return parseRegex(from)
 	}
-	p := &pattern{ci: ci, either: either, caps: map[string]int{}}
+	p := &pattern{ci: ci, either: either}
 	path, query, hasQuery := strings.Cut(from, "?")
 	if path == "" || path[0] != '/' {
 		return nil, fmt.Errorf("%q must begin with / or ~", from)
@@ -146,10 +165,10 @@ func (p *pattern) parsePath(path string) error {
 		if name == "splat" {
 			return errors.New(":splat is reserved for the * of a pattern")
 		}
-		if _, dup := p.caps[name]; dup {
+		if _, dup := p.capSlot(name); dup {
 			return fmt.Errorf("named segment :%s appears twice", name)
 		}
-		p.caps[name] = len(p.caps)
+		p.addCap(name, len(p.caps))
 		if firstParam < 0 {
 			firstParam = i
 		}
@@ -161,11 +180,11 @@ func (p *pattern) parsePath(path string) error {
 	case firstParam < 0 && strings.HasSuffix(body, "/"):
 		p.kind = kindSegment
 		p.lit = p.decodeLit(body[:len(body)-1])
-		p.caps["splat"] = 0
+		p.addCap("splat", 0)
 	case firstParam < 0:
 		p.kind = kindString
 		p.lit = p.decodeLit(body)
-		p.caps["splat"] = 0
+		p.addCap("splat", 0)
 	default:
 		p.kind = kindNamed
 		if star >= 0 {
@@ -174,7 +193,7 @@ func (p *pattern) parsePath(path string) error {
 			}
 			p.splat = true
 			segs = segs[:len(segs)-1] // the empty segment before "*"
-			p.caps["splat"] = len(p.caps)
+			p.addCap("splat", len(p.caps))
 		}
 		p.lit = p.decodeLit("/" + strings.Join(segs[:firstParam], "/"))
 		if firstParam > 0 {
@@ -230,12 +249,12 @@ func (p *pattern) parseQuery(q string) error {
 			if !validName(capName) || capName == "splat" {
 				return fmt.Errorf("query condition %q: bad capture name", term)
 			}
-			if _, dup := p.caps[capName]; dup {
+			if _, dup := p.capSlot(capName); dup {
 				return fmt.Errorf("capture :%s appears twice", capName)
 			}
 			c.mode = qCapture
 			c.slot = len(p.caps)
-			p.caps[capName] = c.slot
+			p.addCap(capName, c.slot)
 		default:
 			c.mode = qEqual
 			c.value = decodePercent(value, true)
@@ -264,14 +283,14 @@ func parseRegex(from string) (*pattern, error) {
 		}
 		return nil, fmt.Errorf("bad regular expression: %w", err)
 	}
-	p := &pattern{kind: kindRegex, re: re, caps: map[string]int{}}
+	p := &pattern{kind: kindRegex, re: re}
 	n := re.NumSubexp()
 	for i := 1; i <= n && i < maxCaps+1; i++ {
 		if i <= 9 {
-			p.caps[string(rune('0'+i))] = i - 1
+			p.addCap(string(rune('0'+i)), i-1)
 		}
 		if name := re.SubexpNames()[i]; name != "" && validName(name) {
-			p.caps[name] = i - 1
+			p.addCap(name, i-1)
 		}
 	}
 	p.npath = min(n, maxCaps)

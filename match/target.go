@@ -205,6 +205,59 @@ func (t *target) compileProg() {
 	t.prog = b
 }
 
+// fastTarget recognises a literal target that needs no work: a path, or
+// an http(s) URL with a lower-case ASCII host, of printable ASCII that
+// needs no escaping, without a bare "?" or a second "#". It reports the
+// indexes of "?" and "#" (-1 when none) and whether it is absolute.
+func fastTarget(to string) (qpos, fpos int, abs, ok bool) {
+	rest := to
+	switch {
+	case strings.HasPrefix(to, "https://"):
+		rest = to[len("https://"):]
+	case strings.HasPrefix(to, "http://"):
+		rest = to[len("http://"):]
+	default:
+		if to == "" || to[0] != '/' || len(to) > 1 && (to[1] == '/' || to[1] == '\\') {
+			return 0, 0, false, false
+		}
+	}
+	abs = len(rest) < len(to)
+	if abs {
+		end := strings.IndexAny(rest, "/?#")
+		if end < 0 {
+			end = len(rest)
+		}
+		if end == 0 {
+			return 0, 0, false, false
+		}
+		for i := 0; i < end; i++ {
+			c := rest[i]
+			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == ':') {
+				return 0, 0, false, false
+			}
+		}
+	}
+	qpos, fpos = -1, -1
+	for i := len(to) - len(rest); i < len(to); i++ {
+		switch c := to[i]; {
+		case c <= ' ' || c >= 0x7f || c == '%' || c == '"' || c == '<' || c == '>' || c == '\\' ||
+			c == '^' || c == '`' || c == '{' || c == '|' || c == '}':
+			return 0, 0, false, false
+		case c == '#':
+			if fpos >= 0 {
+				return 0, 0, false, false
+			}
+			fpos = i
+		case c == '?' && qpos < 0 && fpos < 0:
+			if i+1 == len(to) || to[i+1] == '#' {
+				return 0, 0, false, false // a bare "?"
+			}
+			qpos = i
+		}
+	}
+	return qpos, fpos, abs, true
+}
+
 // parseAuthority checks the authority of an absolute target and converts
 // an internationalised host to A-labels.
 func (t *target) parseAuthority(scheme, auth string, tokens bool) error {
@@ -359,7 +412,7 @@ func (t *target) parseRest(s string, p *pattern) error {
 
 // capToken returns the token of capture name, written as ref.
 func (p *pattern) capToken(name, ref string) (token, error) {
-	slot, ok := p.caps[name]
+	slot, ok := p.capSlot(name)
 	if !ok {
 		return token{}, fmt.Errorf("capture %s is not defined by from", ref)
 	}
