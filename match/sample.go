@@ -10,12 +10,10 @@ import (
 	"github.com/detourhttp/detour"
 )
 
-// Values samples put in captures, one set per sample.
-var (
-	sampleParams = [...]string{"a", "b2", "c-3"}
-	sampleSplats = [...]string{"a", "x/y", ""}
-	sampleQuery  = [...]string{"a", "1", "x-y"}
-)
+// Values samples put in captures: the i-th of each kind.
+func sampleParam(i int) string { return [...]string{"a", "b2", "c-3"}[i%3] }
+func sampleSplat(i int) string { return [...]string{"a", "x/y", ""}[i%3] }
+func sampleValue(i int) string { return [...]string{"a", "1", "x-y"}[i%3] }
 
 // samples builds up to n request targets that r's from matches, checking
 // each against a one-rule table.
@@ -86,12 +84,12 @@ func samplePath(p *pattern, from string, i int) (string, bool) {
 		path, _, _ := strings.Cut(from, "?")
 		return decodePercent(path, false), true
 	case kindSegment:
-		if s := sampleSplats[i%len(sampleSplats)]; s != "" {
+		if s := sampleSplat(i); s != "" {
 			return p.lit + "/" + s, true
 		}
 		return p.lit, true
 	case kindString:
-		s := sampleSplats[i%len(sampleSplats)]
+		s := sampleSplat(i)
 		if s == "x/y" {
 			s = "/x/y"
 		}
@@ -104,13 +102,13 @@ func samplePath(p *pattern, from string, i int) (string, bool) {
 				b.WriteByte('/')
 			}
 			if s.param {
-				b.WriteString(sampleParams[(i+j)%len(sampleParams)])
+				b.WriteString(sampleParam(i+j))
 			} else {
 				b.WriteString(s.lit)
 			}
 		}
 		if p.splat {
-			if s := sampleSplats[i%len(sampleSplats)]; s != "" {
+			if s := sampleSplat(i); s != "" {
 				b.WriteString("/" + s)
 			}
 		}
@@ -132,7 +130,7 @@ func sampleQueryString(p *pattern, i int) string {
 		case qEqual:
 			parts = append(parts, name+"="+encodeSampleQuery(c.value))
 		case qCapture:
-			parts = append(parts, name+"="+sampleQuery[i%len(sampleQuery)])
+			parts = append(parts, name+"="+sampleValue(i))
 		}
 	}
 	return strings.Join(parts, "&")
