@@ -7,6 +7,29 @@
 // and the Match it fills renders the response's Location and headers
 // (SPEC §1.3).
 //
+// # Patterns
+//
+// A rule's from is one of:
+//
+//   - "/a": the exact path. With trailing_slash: either, also the path with
+//     its trailing slash removed ("/a/" → "/a") or added ("/a" → "/a/").
+//   - "/docs/*": a segment prefix: "/docs", "/docs/" and every path below;
+//     the rest after "/docs/" is the capture :splat.
+//   - "/promo*": a string prefix: every path that begins with "/promo"; the
+//     rest is :splat.
+//   - "/blog/:year/:slug": named segments, each one whole, non-empty
+//     segment; a final "/*" may follow (Netlify style), giving :splat.
+//   - "~re" and "~*re": a Go (RE2) regular expression over the path, the
+//     latter case-insensitive; groups are $1..$9, named groups also :name.
+//     The whole text after "~" is the regex: it has no query condition.
+//
+// Any but a regex may end in a query condition: "?id" (present), "?id=5"
+// (some occurrence equals 5), "?id=:id" (present; the first value is the
+// capture :id), several joined by "&"; other parameters may be there too.
+// Names and values are compared form-decoded. Literal parts of a pattern
+// are percent-decoded, as request paths are; case: insensitive folds
+// ASCII letters of exact, prefix and named patterns.
+//
 // # Precedence
 //
 // Lookup follows SPEC §1.2. Candidates are the rules whose host, scheme,
@@ -25,15 +48,31 @@
 //     ends before one that ends in "/*"; then regexes in file order.
 //  5. Between rules of the same path pattern: more query conditions
 //     first, then file order. A rule beats a table row with the same
-//     host and path (the row is shadowed); rows have priority 0.
+//     host and path (the row is shadowed); rows have priority 0, and a
+//     row with subpath competes below its path as a segment prefix.
 //
-// # Captures
+// Exact paths and rows are found with one hash probe; prefixes and named
+// segments by probing a hash of literal prefixes at the lengths the path
+// allows, longest first, then walking a small trie of segments; regexes
+// are scanned, in file order, only when nothing at a higher precedence
+// answered. Lookup cost does not grow with the number of exact and
+// pattern rules.
+//
+// # Captures and Location
 //
 // Captures are cut from the request path as Lookup sees it: decoded, dot
 // segments removed. A request's "%2F" therefore arrives in a capture as
-// "/", and Location encodes it as "/" wherever "/" may stay (a splat, a
+// "/", and the Location has "/" there wherever "/" may stay (a splat, a
 // regex group); a named segment never holds "/". Query-condition captures
 // are the raw query value, form-decoded and encoded again.
+//
+// Captured text is percent-encoded for the part of the URL it lands in:
+// everything but letters, digits and -._~!$'()*,;:@ is encoded ("'" too in
+// a query), so "?", "#", "&", "=", "+", "%", "\", controls and non-ASCII
+// bytes never reach the Location as they are; "/" stays in a path from a
+// splat or regex group, and in a query or fragment. A capture never sets
+// a scheme or host (Compile refuses such targets), and a relative Location
+// never begins with "//" or "/\": the second character is encoded.
 package match
 
 import (
@@ -443,5 +482,8 @@ func (m *Match) Headers(now time.Time, fn func(name, value string)) {
 
 // Samples returns up to n request targets (path, and "?query" when the
 // rule has a query condition) that r's from pattern matches, exercising
-// every capture. An exact rule yields its path.
+// every capture. An exact rule yields its path. The targets are
+// percent-encoded as a client sends them; each is checked against a table
+// of r alone (host, methods, scheme and window aside). A regex sample
+// takes the i-th branch of alternations and one or two repetitions.
 func Samples(r *detour.Rule, n int) ([]string, error) { return samples(r, n) }

@@ -102,7 +102,7 @@ func samplePath(p *pattern, from string, i int) (string, bool) {
 				b.WriteByte('/')
 			}
 			if s.param {
-				b.WriteString(sampleParam(i+j))
+				b.WriteString(sampleParam(i + j))
 			} else {
 				b.WriteString(s.lit)
 			}
