@@ -19,6 +19,7 @@ func main() {
 	hangup := make(chan os.Signal, 1)
 	signal.Notify(hangup, syscall.SIGHUP)
 	m := &Main{
+		Stdin:  os.Stdin,
 		Stdout: os.Stdout,
 		Stderr: os.Stderr,
 		Getenv: os.Getenv,
@@ -39,6 +40,8 @@ const (
 // Main is the detour program, built by main and by tests that run it
 // in-process. The zero value writes nowhere and reads no environment.
 type Main struct {
+	// Stdin is read by "trace -d @-"; nil reads nothing.
+	Stdin io.Reader
 	// Stdout and Stderr receive output and logs; nil discards.
 	Stdout, Stderr io.Writer
 	// Getenv reads the environment; nil reads none.
@@ -63,6 +66,8 @@ commands:
                              [--tls-cert FILE --tls-key FILE] [--trusted-proxy CIDR]...
                              [--log-format json|text]
   lint     check rules:      detour lint [--strict] [--json] PATH
+  trace    follow a URL:     detour trace URL [-X METHOD] [-d DATA|@FILE|@-] [-H 'Name: value']... [--json]
+                             (detour trace -h for every option)
   version  print the version
 `
 
@@ -87,6 +92,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return m.serve(ctx, args[1:])
 	case "lint":
 		return m.lint(args[1:])
+	case "trace":
+		return m.trace(ctx, args[1:])
 	case "version":
 		return m.version(args[1:])
 	case "help", "-h", "-help", "--help":
