@@ -521,9 +521,14 @@ func (f *follower) redirect(req *http.Request, resp *http.Response, loc, method 
 	if method != req.Method {
 		changes = append(changes, fmt.Sprintf("method %s→%s", req.Method, method))
 	}
-	if f.hasBody && !keepBody {
-		f.hasBody = false
-		changes = append(changes, "body dropped")
+	if !keepBody {
+		// The method changed: the body goes, and so do the body headers,
+		// even when there was no body (WHATWG Fetch drops them whatever
+		// the body).
+		if f.hasBody {
+			f.hasBody = false
+			changes = append(changes, "body dropped")
+		}
 		for _, h := range bodyHeaders {
 			if _, ok := f.tmpl[h]; ok {
 				f.tmpl.Del(h)

@@ -219,3 +219,30 @@ func TestFinalStatuses(t *testing.T) {
 		})
 	}
 }
+
+// TestMethodChangeWithoutBody: when the method changes, the body headers go
+// even when the request had no body (a `-X POST -H 'Content-Type: …'`
+// with nothing to send): WHATWG Fetch drops them whatever the body.
+func TestMethodChangeWithoutBody(t *testing.T) {
+	srv := newHopServer(t, "", map[string]http.HandlerFunc{"/redirect": redirect(302, "method")})
+	req := mustRequest(t, "POST", srv.URL+"/redirect", nil)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Content-Language", "en")
+	res, _ := mustFollow(t, newClient(t), req)
+	got := srv.requests()
+	if len(got) != 2 {
+		t.Fatalf("server got %d requests, want 2", len(got))
+	}
+	if got[1].Method != "GET" {
+		t.Errorf("next method = %s, want GET", got[1].Method)
+	}
+	for _, h := range []string{"Content-Type", "Content-Language"} {
+		if v := got[1].Header.Get(h); v != "" {
+			t.Errorf("next %s = %q, want it dropped", h, v)
+		}
+	}
+	want := []string{"method POST→GET", "Content-Type dropped", "Content-Language dropped"}
+	if !slices.Equal(res.Hops[0].Changes, want) {
+		t.Errorf("hop 1 changes = %q, want %q", res.Hops[0].Changes, want)
+	}
+}
