@@ -152,13 +152,17 @@ func checkLocation(t *testing.T, loc, target string) {
 // request query to merge.
 func TestAppendLocationAllocs(t *testing.T) {
 	tb, diags := match.Compile(
-		[]detour.Rule{rule(1, "/a", "/b?x=1#f"), rule(2, "/About", "/c", ci)},
+		[]detour.Rule{
+			rule(1, "/a", "/b?x=1#f"),
+			rule(2, "/About", "/c", ci),
+			rule(3, "/maint", "/m", methods("GET", "POST"), window(now.Add(-time.Hour), now.Add(time.Hour))),
+		},
 		[]detour.Table{{ID: "t", File: "t.csv", Rows: []detour.Row{{Line: 1, Path: "/old", To: "/new"}}}},
 		match.Options{})
 	if tb == nil {
 		t.Fatal(diags)
 	}
-	for _, target := range []string{"/a", "/a?y=2&z", "/about", "/ABOUT?q", "/old", "/old?x"} {
+	for _, target := range []string{"/a", "/a?y=2&z", "/about", "/ABOUT?q", "/old", "/old?x", "/maint", "/maint?q=1"} {
 		req := get("example.com", target)
 		var m match.Match
 		buf := make([]byte, 0, 128)

@@ -308,12 +308,15 @@ func (s *searcher) stops() bool { return s.collect == nil && !s.t.firstMatch }
 func (s *searcher) level(bk *bucket, lv *level) {
 	s.prio = lv.prio
 	if lv.pats || lv.sub {
-		n := len(s.req.Path)
-		lit := n + 1
-		// Literals of 256 bytes and more are not in the set: try each.
+		lit := len(s.req.Path) + 1
+		// Literals of 256 bytes and more are not in the set: when the
+		// level has any, try each length.
 		for ; lit >= 256; lit-- {
 			if lv.lits.long && s.lit1(bk, lv, lit) {
 				return
+			}
+			if !lv.lits.long {
+				lit = 256
 			}
 		}
 		for lit = lv.lits.prev(lit); lit >= 1; lit = lv.lits.prev(lit - 1) {

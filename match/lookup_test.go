@@ -3,6 +3,7 @@ package match_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -329,6 +330,33 @@ func TestConcurrentLookup(t *testing.T) {
 	for range 4 {
 		if msg := <-done; msg != "" {
 			t.Error(msg)
+		}
+	}
+}
+
+// TestLongPaths: literals and paths longer than the length sets and the
+// prefix-hash words.
+func TestLongPaths(t *testing.T) {
+	long := "/" + strings.Repeat("a", 300)
+	tb := mustCompile(t, match.Options{},
+		r("longseg", long+"/*"),
+		r("longstr", long+"b*"),
+		r("longnamed", long+"/:x/c"),
+		r("short", "/a*"),
+		r("exact", long+"/exact"),
+	)
+	for path, want := range map[string]string{
+		long + "/x/y":                   "longseg",
+		long + "bcd":                    "longstr",
+		long + "/x/c":                   "longnamed",
+		long + "/exact":                 "exact",
+		"/a" + strings.Repeat("x", 400): "short",
+		long + "c":                      "short",
+	} {
+		req := get("", path)
+		var m match.Match
+		if !tb.Lookup(&req, now, &m) || m.Rule.ID != want {
+			t.Errorf("%.20s…%s: got %v, want %s", path, path[len(path)-5:], m.Rule, want)
 		}
 	}
 }
