@@ -1,7 +1,6 @@
 package match_test
 
 import (
-	"strconv"
 	"testing"
 
 	"github.com/detourhttp/detour/match"
@@ -22,5 +21,4 @@ func BenchmarkCompile(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100_000, "ns/rule")
 		})
 	}
-	_ = strconv.Itoa
 }
