@@ -68,6 +68,8 @@ commands:
   lint     check rules:      detour lint [--strict] [--json] PATH
   trace    follow a URL:     detour trace URL [-X METHOD] [-d DATA|@FILE|@-] [-H 'Name: value']... [--json]
                              (detour trace -h for every option)
+  check    verify a server:  detour check FILE --base URL | --rules PATH --base URL [--json] [--junit FILE]
+                             (detour check -h for every option)
   version  print the version
 `
 
@@ -94,6 +96,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return m.lint(args[1:])
 	case "trace":
 		return m.trace(ctx, args[1:])
+	case "check":
+		return m.check(ctx, args[1:])
 	case "version":
 		return m.version(args[1:])
 	case "help", "-h", "-help", "--help":
