@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/detourhttp/detour"
 	"github.com/detourhttp/detour/follow"
@@ -486,7 +487,7 @@ func (d *decoder) request(v *yaml.Node, field string) Request {
 		switch p.name {
 		case "method":
 			if s, ok := d.str(p.val, f); ok {
-				if !isToken(s) {
+				if !httpguts.ValidHeaderFieldName(s) {
 					d.errorf(p.val.Line, f, "%q is not a method name (a token such as GET or POST)", s)
 					continue
 				}
@@ -560,7 +561,7 @@ func (d *decoder) headers(v *yaml.Node, field string) []Header {
 	var out []Header
 	for _, p := range ps {
 		f := join(field, p.name)
-		if !isToken(p.name) {
+		if !httpguts.ValidHeaderFieldName(p.name) {
 			d.errorf(p.key.Line, f, "%q is not a header name", p.name)
 			continue
 		}
@@ -656,21 +657,4 @@ func (d *decoder) expect(v *yaml.Node, field string) Expect {
 		d.errorf(v.Line, field, "is empty: give at least one of %s", strings.Join(expectFields, ", "))
 	}
 	return e
-}
-
-// isToken reports whether s is an HTTP token (RFC 9110 §5.6.2).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/idna"
 
 	"github.com/detourhttp/detour"
@@ -566,7 +567,7 @@ func (d *decoder) methods(v *yaml.Node, field string) ([]string, bool) {
 			continue
 		}
 		m := strings.ToUpper(s)
-		if !isToken(m) {
+		if !httpguts.ValidHeaderFieldName(m) {
 			d.errorf(item.Line, f, "invalid", "%q is not a method name", clip(s))
 			ok = false
 			continue
@@ -591,7 +592,7 @@ func (d *decoder) headers(r *detour.Rule, q pair, field string, pl *place) {
 	hs := slices.Clone(r.Headers)
 	for _, h := range d.pairs(q.val, field) {
 		f := join(field, h.name)
-		if !isToken(h.name) {
+		if !httpguts.ValidHeaderFieldName(h.name) {
 			d.errorf(h.key.Line, f, "invalid", "%q is not a header name", clip(h.name))
 			continue
 		}
@@ -609,23 +610,6 @@ func (d *decoder) headers(r *detour.Rule, q pair, field string, pl *place) {
 		}
 	}
 	r.Headers = hs
-}
-
-// isToken reports whether s is an HTTP token (RFC 9110 §5.6.2).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // parseHost returns the host matcher of a rule: an exact host or a

@@ -22,6 +22,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/detourhttp/detour/follow"
 )
 
@@ -130,7 +132,7 @@ func (m *Main) traceFlags(args []string) (traceConfig, int, bool) {
 	if cfg.head && len(cfg.data) > 0 {
 		return fail("-I (HEAD) sends no body: drop -d or --data-binary")
 	}
-	if cfg.method != "" && !validToken(cfg.method) {
+	if cfg.method != "" && !httpguts.ValidHeaderFieldName(cfg.method) {
 		return fail("-X %q is not a method", cfg.method)
 	}
 	for _, h := range headers {
@@ -220,28 +222,10 @@ func parseHeader(h string) (name, value string, remove bool, err error) {
 		name, value = strings.TrimSpace(n), strings.TrimSpace(v)
 		remove = value == ""
 	}
-	if !validToken(name) {
+	if !httpguts.ValidHeaderFieldName(name) {
 		return "", "", false, fmt.Errorf("%q is not a header name", name)
 	}
 	return name, value, remove, nil
-}
-
-// validToken reports whether s is an RFC 9110 token, as header names and
-// methods are.
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // parseResolve parses curl's HOST:PORT:ADDR into the dial address to
