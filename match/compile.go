@@ -174,6 +174,15 @@ func (c *compiler) order(rules []detour.Rule, tables []detour.Table) {
 		t.rules = append(t.rules, cr)
 		t.rulePtrs = append(t.rulePtrs, r)
 	}
+	// When every rule is the caller's at its own index (rules come in file
+	// order with their ids, as ruleset gives them), Lookup finds a rule's
+	// pointer from its index without reading rulePtrs.
+	for i, r := range t.rulePtrs {
+		if r != &rules[i] {
+			return
+		}
+	}
+	t.ruleArgs = rules
 }
 
 // compileRule checks one rule and fills its compiled form.

@@ -1,31 +1,46 @@
 package match
 
-import "github.com/detourhttp/detour"
+import (
+	"bytes"
+	"math"
+)
 
 // The exact index holds every exact path of every rule and table row in
-// one open-addressed hash with linear probing. A slot is 16 bytes: a
-// 32-bit hash tag, the offset of the entry in one byte arena, and the
-// rule that answers (the table's template rule for a row). An entry holds
-// a fixed header, the key and, for a static target, the pre-rendered
-// Location, so a lookup that answers touches about two cache lines and
-// allocates nothing.
+// one open-addressed hash with linear probing whose slots are the entries
+// themselves. A slot is one 64-byte cache line, 64-byte aligned, holding
+// the key and, for a static target, the pre-rendered Location, so that a
+// lookup that answers reads one line (and the next, when collisions
+// pushed its key along) and allocates nothing.
 //
-// Entry layout (little-endian):
+// Slot layout (xslot, little-endian):
 //
-//	0      flags (entry kind, xSimple, xStatic, xCI, xSub, xRel, xSlash)
-//	1      query mode
-//	2..3   status
-//	4..7   bucket id
+//	0..1   tag: high bits of the key's hash, never 0; 0 marks an empty slot
+//	2..3   flags: entry kind, xSimple, xStatic, xCI, xSub, xRel, xSlash,
+//	       xLong, xBigPrio, query mode (2 bits), status code (3 bits)
+//	4..5   bucket id (inline entries)
+//	6      key length (inline entries)
+//	7      Location length (inline entries)
 //	8..11  ref: rule index, table index or list index
-//	12..15 row line
-//	16..19 priority (int32)
-//	20..23 ordinal (int32)
-//	24..25 key length
-//	26..27 Location length
-//	28..29 index of "?" in the Location, plus 1 (0: none)
-//	30..31 index of "#" in the Location, plus 1 (0: none)
-//	32..   key, then Location
+//	12..15 aux: a row's line; a rule's priority (xBigPrio: see the rule)
+//	16..63 inline entries: the key, then the Location;
+//	       long entries: 16..19 the offset of the entry's record in the arena
+//
+// An entry is inline when its key and Location fit in the slot's 48 bytes,
+// its bucket id in 16 bits, its status has a code and the places of "?"
+// and "#" in its Location are where derivePos finds them. Otherwise it is
+// long, and its record in the arena holds the rest (little-endian):
+//
+//	0..3   bucket id
+//	4..5   status
+//	6..7   key length
+//	8..9   Location length
+//	10..11 index of "?" in the Location, plus 1 (0: none)
+//	12..13 index of "#" in the Location, plus 1 (0: none)
+//	14..   key, then Location
+//
+// A rule's file-order ordinal is not kept: the rule or table has it.
 
+// Entry kinds and flags.
 const (
 	xRule     = 1 // one rule
 	xRow      = 2 // one table row
@@ -38,31 +53,61 @@ const (
 	xRel      = 1 << 6 // the pre-rendered Location is relative
 	xSlash    = 1 << 7 // a subpath entry of a row whose path ends in "/"
 	xKeyFlags = xCI | xSub
+	xLong     = 1 << 8 // the entry's key and Location are in the arena
+	xBigPrio  = 1 << 9 // the rule's priority does not fit in aux
+
+	xQmodeShift  = 10 // query mode: 2 bits
+	xStatusShift = 12 // status code: 3 bits, 0 in long entries
 )
 
-const xHeader = 32
+const (
+	slotSize = 64
+	slotData = slotSize - 16 // bytes of key and Location an inline entry holds
+	// xRecord is the size of a long entry's record before its key.
+	xRecord = 14
+)
 
 // maxKey is the longest key or pre-rendered Location an entry holds.
 const maxKey = 0xffff
+
+// statusCodes are the statuses an inline entry can hold, by code; code 0
+// means the status is in the long record.
+var statusCodes = [8]uint16{0, 301, 302, 303, 307, 308, 410}
+
+// statusCode returns the code of status, 0 when it has none.
+func statusCode(status int) uint16 {
+	for c, s := range statusCodes {
+		if c > 0 && int(s) == status {
+			return uint16(c)
+		}
+	}
+	return 0
+}
 
 // exactIndex is the hash of exact paths.
 type exactIndex struct {
 	rules  []*crule
 	tables []*ctable
 	seed   uint64
-	slots  []xslot
-	arena  []byte
+	slots  []xslot // 64-byte aligned
+	mem    *slotMem
+	arena  []byte // records of long entries
 	lists  [][]xitem
 	// sub filters the keys of subpath entries, which lookups probe at
 	// every "/" of the path.
 	sub bloom
 }
 
-// xslot is a slot of the exact index: tag<<32 | offset (0: empty), and
-// the rule of a single-item entry.
+// xslot is a slot of the exact index; see the layout above.
 type xslot struct {
-	key  uint64
-	rule *detour.Rule
+	tag    uint16
+	flags  uint16
+	bucket uint16
+	klen   uint8
+	plen   uint8
+	ref    uint32
+	aux    uint32
+	data   [slotData]byte
 }
 
 // xitem is one rule or row of an entry with several.
@@ -109,7 +154,7 @@ func put32(a []byte, v uint32) []byte {
 func (x *exactIndex) init(n int, seed uint64) {
 	x.seed = seed
 	if n > 0 {
-		x.slots = make([]xslot, n+n*3/7+8) // load factor at most 0.7
+		x.slots, x.mem = allocSlots(n + n*3/7 + 8) // load factor at most 0.7
 	}
 }
 
@@ -118,37 +163,27 @@ func (x *exactIndex) hash(bucket uint32, flags uint8, key string) uint64 {
 	return hashKey(x.seed, nsKey(bucket, flags), key, flags&xCI != 0)
 }
 
-// find returns the offset of the entry for key and the rule of the slot,
-// or -1.
-func (x *exactIndex) find(bucket uint32, flags uint8, key string) (int, *detour.Rule) {
+// xtag is the non-zero tag of a hash kept in a slot.
+func xtag(h uint64) uint16 { return uint16(h>>48) | 1 }
+
+// find returns the index of the slot of key, or -1.
+func (x *exactIndex) find(bucket uint32, flags uint8, key string) int {
 	if len(x.slots) == 0 {
-		return -1, nil
+		return -1
 	}
 	return x.findHash(x.hash(bucket, flags, key), bucket, flags, key)
 }
 
 // findHash is find with the hash of the key already computed.
-func (x *exactIndex) findHash(h uint64, bucket uint32, flags uint8, key string) (int, *detour.Rule) {
-	tag := slotTag(h)
-	a := x.arena
+func (x *exactIndex) findHash(h uint64, bucket uint32, flags uint8, key string) int {
+	tag := xtag(h)
 	for i := slotIndex(uint32(h), len(x.slots)); ; {
 		s := &x.slots[i]
-		if s.key == 0 {
-			return -1, nil
+		if s.tag == 0 {
+			return -1
 		}
-		if s.key&^0xffffffff == tag {
-			off := int(uint32(s.key))
-			if a[off]&xKeyFlags == flags && u32(a, off+4) == bucket {
-				kl := u16(a, off+24)
-				k := a[off+xHeader : off+xHeader+kl]
-				if flags&xCI != 0 {
-					if equalFold(string(k), key) {
-						return off, s.rule
-					}
-				} else if string(k) == key {
-					return off, s.rule
-				}
-			}
+		if s.tag == tag && uint8(s.flags)&xKeyFlags == flags && x.holds(s, bucket, key, flags&xCI != 0) {
+			return i
 		}
 		if i++; i == len(x.slots) {
 			i = 0
@@ -156,38 +191,56 @@ func (x *exactIndex) findHash(h uint64, bucket uint32, flags uint8, key string) 
 	}
 }
 
+// holds reports whether slot s is the entry of bucket and key.
+func (x *exactIndex) holds(s *xslot, bucket uint32, key string, fold bool) bool {
+	var k []byte
+	if s.flags&xLong == 0 {
+		if int(s.klen) != len(key) || uint32(s.bucket) != bucket {
+			return false
+		}
+		k = s.data[:len(key)]
+	} else {
+		off := int(u32(s.data[:], 0))
+		if u32(x.arena, off) != bucket || u16(x.arena, off+6) != len(key) {
+			return false
+		}
+		k = x.arena[off+xRecord : off+xRecord+len(key)]
+	}
+	if fold {
+		return equalFold(string(k), key)
+	}
+	return string(k) == key
+}
+
 // insert adds it under key. When the key already has an entry, the entry
 // becomes (or stays) a list and insert returns the items it held before.
 func (x *exactIndex) insert(bucket uint32, flags uint8, key string, it xitem) []xitem {
 	h := x.hash(bucket, flags, key)
-	if off, _ := x.find(bucket, flags, key); off >= 0 {
+	if i := x.find(bucket, flags, key); i >= 0 {
+		s := &x.slots[i]
 		if it.pre == nil && it.preS != "" {
 			it.pre = []byte(it.preS) // a list item holds its own
 		}
 		var before []xitem
-		if x.arena[off]&xKindMask == xList {
-			ref := u32(x.arena, off+8)
+		if s.flags&xKindMask == xList {
+			ref := s.ref
 			before = x.lists[ref]
 			x.lists[ref] = append(x.lists[ref], it)
 			return before
 		}
-		before = []xitem{x.decode(off)}
+		before = []xitem{x.decode(i)}
 		x.lists = append(x.lists, []xitem{before[0], it})
-		x.arena[off] = x.arena[off]&^(xKindMask|xSimple|xStatic) | xList
-		ref := uint32(len(x.lists) - 1)
-		copy(x.arena[off+8:], put32(nil, ref))
+		s.flags = s.flags&^(xKindMask|xSimple|xStatic) | xList
+		s.ref = uint32(len(x.lists) - 1)
 		return before
 	}
-	off := len(x.arena)
-	x.arena = x.encode(x.arena, bucket, flags, key, &it)
 	if flags&xSub != 0 {
 		x.sub.add(h)
 	}
-	rule := it.tb.tmplOr(it.cr)
-	tag := slotTag(h)
 	for i := slotIndex(uint32(h), len(x.slots)); ; {
-		if x.slots[i].key == 0 {
-			x.slots[i] = xslot{tag | uint64(uint32(off)), rule}
+		if s := &x.slots[i]; s.tag == 0 {
+			x.encode(s, bucket, flags, key, &it)
+			s.tag = xtag(h)
 			return nil
 		}
 		if i++; i == len(x.slots) {
@@ -196,21 +249,26 @@ func (x *exactIndex) insert(bucket uint32, flags uint8, key string, it xitem) []
 	}
 }
 
-// encode appends the entry of it to a.
-func (x *exactIndex) encode(a []byte, bucket uint32, flags uint8, key string, it *xitem) []byte {
+// encode fills the empty slot s with the entry of it.
+func (x *exactIndex) encode(s *xslot, bucket uint32, flags uint8, key string, it *xitem) {
 	var (
-		kindFlags            uint8
+		kind                 uint16
 		qmode                qmodeRule
 		status               int
-		ref, line            uint32
-		prio                 int
+		ref, aux             uint32
 		pre                  []byte
 		qpos, fpos           = -1, -1
 		simple, static, rel_ bool
+		bigPrio              bool
 	)
 	if cr := it.cr; cr != nil {
-		kindFlags, qmode, status, ref, prio = xRule, cr.qmode, cr.status, uint32(cr.idx), cr.r.Priority
+		kind, qmode, status, ref = xRule, cr.qmode, cr.status, uint32(cr.idx)
 		simple = cr.simple
+		if p := cr.r.Priority; p >= math.MinInt32 && p <= math.MaxInt32 {
+			aux = uint32(int32(p))
+		} else {
+			bigPrio = true
+		}
 		switch {
 		case cr.gone:
 			static, rel_ = true, true
@@ -219,14 +277,14 @@ func (x *exactIndex) encode(a []byte, bucket uint32, flags uint8, key string, it
 			pre, qpos, fpos = cr.tgt.pre, cr.tgt.qpos, cr.tgt.fpos
 		}
 	} else {
-		kindFlags, qmode, status, ref, line = xRow, it.tb.qmode, it.status, uint32(it.tb.idx), uint32(it.line)
+		kind, qmode, status, ref, aux = xRow, it.tb.qmode, it.status, uint32(it.tb.idx), uint32(it.line)
 		simple, static, rel_ = true, true, it.rel
 		pre, qpos, fpos = it.pre, it.qpos, it.fpos
 		if pre == nil {
-			pre = []byte(it.preS) // does not escape: appended below
+			pre = []byte(it.preS)
 		}
 	}
-	f := kindFlags | flags
+	f := kind | uint16(flags) | uint16(qmode)<<xQmodeShift
 	if simple {
 		f |= xSimple
 	}
@@ -239,56 +297,123 @@ func (x *exactIndex) encode(a []byte, bucket uint32, flags uint8, key string, it
 	if it.slash {
 		f |= xSlash
 	}
-	a = append(a, f, byte(qmode))
+	if bigPrio {
+		f |= xBigPrio
+	}
+	s.ref, s.aux = ref, aux
+	code := statusCode(status)
+	dq, df := derivePos(pre)
+	if code != 0 && bucket <= math.MaxUint16 && len(key)+len(pre) <= slotData && dq == qpos && df == fpos {
+		s.flags = f | code<<xStatusShift
+		s.bucket, s.klen, s.plen = uint16(bucket), uint8(len(key)), uint8(len(pre))
+		copy(s.data[copy(s.data[:], key):], pre)
+		return
+	}
+	s.flags = f | xLong
+	copy(s.data[:], put32(nil, uint32(len(x.arena))))
+	a := put32(x.arena, bucket)
 	a = put16(a, status)
-	a = put32(a, bucket)
-	a = put32(a, ref)
-	a = put32(a, line)
-	a = put32(a, uint32(int32(prio)))
-	a = put32(a, uint32(it.ord()))
 	a = put16(a, len(key))
 	a = put16(a, len(pre))
 	a = put16(a, qpos+1)
 	a = put16(a, fpos+1)
 	a = append(a, key...)
-	return append(a, pre...)
+	x.arena = append(a, pre...)
 }
 
-// decode returns the item of a single entry at off.
-func (x *exactIndex) decode(off int) xitem {
-	e := entry{x.arena, off}
-	if e.flags()&xKindMask == xRule {
+// derivePos returns the indexes of "?" and "#" in a pre-rendered
+// Location, -1 when absent: the first "#", and the first "?" before it.
+func derivePos(pre []byte) (qpos, fpos int) {
+	fpos = bytes.IndexByte(pre, '#')
+	end := len(pre)
+	if fpos >= 0 {
+		end = fpos
+	}
+	return bytes.IndexByte(pre[:end], '?'), fpos
+}
+
+// decode returns the item of a single entry in slot i.
+func (x *exactIndex) decode(i int) xitem {
+	e := x.entry(i)
+	if e.kind() == xRule {
 		return xitem{cr: x.rules[e.ref()]}
 	}
+	qpos, fpos := e.pos()
 	return xitem{
 		tb:     x.tables[e.ref()],
 		line:   e.line(),
 		status: e.status(),
-		pre:    e.pre(),
-		qpos:   e.qpos(),
-		fpos:   e.fpos(),
+		pre:    bytes.Clone(e.pre()),
+		qpos:   qpos,
+		fpos:   fpos,
 		rel:    e.flags()&xRel != 0,
 		slash:  e.flags()&xSlash != 0,
 	}
 }
 
-// entry is a view of an entry of the arena.
+// entry is a view of the entry in one slot.
 type entry struct {
-	a   []byte
-	off int
+	x *exactIndex
+	s *xslot
 }
 
-func (e entry) flags() uint8     { return e.a[e.off] }
-func (e entry) qmode() qmodeRule { return qmodeRule(e.a[e.off+1]) }
-func (e entry) status() int      { return u16(e.a, e.off+2) }
-func (e entry) ref() uint32      { return u32(e.a, e.off+8) }
-func (e entry) line() int32      { return int32(u32(e.a, e.off+12)) }
-func (e entry) prio() int        { return int(int32(u32(e.a, e.off+16))) }
-func (e entry) ord() int32       { return int32(u32(e.a, e.off+20)) }
-func (e entry) pre() []byte {
-	kl, pl := u16(e.a, e.off+24), u16(e.a, e.off+26)
-	start := e.off + xHeader + kl
-	return e.a[start : start+pl : start+pl]
+// entry returns the entry of slot i.
+func (x *exactIndex) entry(i int) entry { return entry{x, &x.slots[i]} }
+
+func (e entry) flags() uint16    { return e.s.flags }
+func (e entry) kind() uint16     { return e.s.flags & xKindMask }
+func (e entry) qmode() qmodeRule { return qmodeRule(e.s.flags >> xQmodeShift & 3) }
+func (e entry) ref() uint32      { return e.s.ref }
+
+// line is a row's line.
+func (e entry) line() int32 { return int32(e.s.aux) }
+
+// record is the offset of a long entry's record.
+func (e entry) record() int { return int(u32(e.s.data[:], 0)) }
+
+func (e entry) status() int {
+	if e.s.flags&xLong != 0 {
+		return u16(e.x.arena, e.record()+4)
+	}
+	return int(statusCodes[e.s.flags>>xStatusShift&7])
 }
-func (e entry) qpos() int { return u16(e.a, e.off+28) - 1 }
-func (e entry) fpos() int { return u16(e.a, e.off+30) - 1 }
+
+// prio is the priority of a rule or row.
+func (e entry) prio() int {
+	switch {
+	case e.kind() != xRule:
+		return 0
+	case e.s.flags&xBigPrio != 0:
+		return e.x.rules[e.s.ref].r.Priority
+	}
+	return int(int32(e.s.aux))
+}
+
+// ord is the file-order ordinal of a rule or row.
+func (e entry) ord() int32 {
+	if e.kind() == xRule {
+		return e.x.rules[e.s.ref].ord
+	}
+	return e.x.tables[e.s.ref].ord
+}
+
+// pre is the pre-rendered Location.
+func (e entry) pre() []byte {
+	if e.s.flags&xLong == 0 {
+		k, p := int(e.s.klen), int(e.s.plen)
+		return e.s.data[k : k+p : k+p]
+	}
+	a, off := e.x.arena, e.record()
+	start := off + xRecord + u16(a, off+6)
+	end := start + u16(a, off+8)
+	return a[start:end:end]
+}
+
+// pos returns the indexes of "?" and "#" in the Location, -1 when absent.
+func (e entry) pos() (qpos, fpos int) {
+	if e.s.flags&xLong == 0 {
+		return derivePos(e.pre())
+	}
+	a, off := e.x.arena, e.record()
+	return u16(a, off+10) - 1, u16(a, off+12) - 1
+}

@@ -23,7 +23,7 @@ type hit struct {
 	xi   *xitem // item of an exact-index list, or nil
 	sig  string
 	prio int
-	off  int32 // offset of the exact-index entry, or -1
+	off  int32 // slot of the exact-index entry, or -1
 	line int32 // a row's line
 	rest int32 // a subpath row: where the rest of the path begins; or -1
 
@@ -161,13 +161,13 @@ func (s *searcher) exact(bk *bucket) {
 	x := &s.t.exact
 	s.exFound = false
 	if bk.exactCS {
-		if off, _ := x.find(bk.id, 0, s.req.Path); off >= 0 {
-			s.entry(off, classExact, 0, -1)
+		if i := x.find(bk.id, 0, s.req.Path); i >= 0 {
+			s.entry(i, classExact, 0, -1)
 		}
 	}
 	if bk.exactCI {
-		if off, _ := x.find(bk.id, xCI, s.req.Path); off >= 0 {
-			s.entry(off, classExact, 0, -1)
+		if i := x.find(bk.id, xCI, s.req.Path); i >= 0 {
+			s.entry(i, classExact, 0, -1)
 		}
 	}
 	if s.exFound {
@@ -214,7 +214,7 @@ func (s *searcher) offerExact(h *hit) {
 // entry offers the rules and rows of an exact-index entry that pass.
 func (s *searcher) entry(off int, class uint8, lit, rest int) {
 	x := &s.t.exact
-	e := entry{x.arena, off}
+	e := x.entry(off)
 	f := e.flags()
 	h := hit{off: int32(off), class: class, lit: int32(lit), rest: int32(rest), pk: kindSegment}
 	ex := class == classExact && s.collect == nil
@@ -417,8 +417,8 @@ func (s *searcher) subRows(bk *bucket, n int) {
 		if !x.sub.has(h) {
 			continue
 		}
-		if off, _ := x.findHash(h, bk.id, flags, key); off >= 0 {
-			s.entry(off, classPattern, n+1, n)
+		if i := x.findHash(h, bk.id, flags, key); i >= 0 {
+			s.entry(i, classPattern, n+1, n)
 		}
 	}
 }
@@ -568,7 +568,7 @@ func (s *searcher) finish(m *Match) {
 	*m = Match{t: t, req: s.req, ridx: -1}
 	switch {
 	case h.off >= 0:
-		e := entry{t.exact.arena, int(h.off)}
+		e := t.exact.entry(int(h.off))
 		f := e.flags()
 		if f&xKindMask == xRow {
 			tb := t.tables[e.ref()]
@@ -582,7 +582,8 @@ func (s *searcher) finish(m *Match) {
 			m.setRule(t.rules[m.ridx])
 			break
 		}
-		m.static, m.pre, m.qpos, m.fpos = true, e.pre(), int32(e.qpos()), int32(e.fpos())
+		qpos, fpos := e.pos()
+		m.static, m.pre, m.qpos, m.fpos = true, e.pre(), int32(qpos), int32(fpos)
 		m.qmode, m.rel = e.qmode(), f&xRel != 0
 	case h.xi != nil && h.xi.cr == nil:
 		it := h.xi

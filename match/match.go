@@ -103,14 +103,17 @@ type Table struct {
 	seed       uint64
 	rules      []*crule       // in file order
 	rulePtrs   []*detour.Rule // rules[i].r
-	tables     []*ctable
-	tablePtrs  []*detour.Table
-	nrows      int
-	any        *bucket
-	hosts      map[string]*bucket
-	wild       map[string]*bucket // by suffix, without "*."
-	exact      exactIndex
-	pidx       pindex
+	// ruleArgs is Compile's rules when rulePtrs[i] is &ruleArgs[i] for
+	// every i, else nil.
+	ruleArgs  []detour.Rule
+	tables    []*ctable
+	tablePtrs []*detour.Table
+	nrows     int
+	any       *bucket
+	hosts     map[string]*bucket
+	wild      map[string]*bucket // by suffix, without "*."
+	exact     exactIndex
+	pidx      pindex
 }
 
 // Compile checks rules and tables and builds a Table. The diagnostics hold
@@ -173,24 +176,31 @@ func (t *Table) Lookup(req *detour.Request, now time.Time, m *Match) bool {
 // index; everything else goes through a searcher.
 func (t *Table) lookupBucket(bk *bucket, req *detour.Request, now time.Time, m *Match) bool {
 	if bk.exactCS && !bk.exactCI {
-		off, rule := t.exact.find(bk.id, 0, req.Path)
-		if off < 0 && len(bk.levels) == 0 {
+		i := t.exact.find(bk.id, 0, req.Path)
+		if i < 0 && len(bk.levels) == 0 {
 			return false
 		}
-		if off >= 0 && req.Method != "OPTIONS" {
-			e := entry{t.exact.arena, off}
+		if i >= 0 && req.Method != "OPTIONS" {
+			e := t.exact.entry(i)
 			f := e.flags()
 			if f&(xSimple|xStatic) == xSimple|xStatic && f&xKindMask != xList {
 				prio := e.prio()
 				if len(bk.levels) == 0 || bk.levels[0].prio < prio || bk.levels[0].prio == prio && !t.firstMatch {
-					m.Rule, m.Row, m.t, m.req, m.cr, m.tb, m.ridx = rule, 0, t, req, nil, nil, -1
+					m.t, m.req, m.cr, m.tb, m.ridx, m.Row = t, req, nil, nil, -1, 0
 					if f&xKindMask == xRow {
-						m.Row, m.tb = int(e.line()), t.tables[e.ref()]
+						m.tb = t.tables[e.ref()]
+						m.Rule, m.Row = m.tb.tmpl, int(e.line())
 					} else {
 						m.ridx = int32(e.ref())
+						m.Rule = t.rulePtr(m.ridx)
 					}
-					m.status, m.static, m.pre, m.qpos, m.fpos = e.status(), true, e.pre(), int32(e.qpos()), int32(e.fpos())
+					m.status, m.static, m.pre = e.status(), true, e.pre()
 					m.qmode, m.rel, m.rest = e.qmode(), f&xRel != 0, ""
+					m.qpos, m.fpos = posLazy, posLazy
+					if m.qmode == modeReplace {
+						q, f := e.pos()
+						m.qpos, m.fpos = int32(q), int32(f)
+					}
 					return true
 				}
 			}
@@ -202,6 +212,14 @@ func (t *Table) lookupBucket(bk *bucket, req *detour.Request, now time.Time, m *
 	}
 	s.finish(m)
 	return true
+}
+
+// rulePtr returns rulePtrs[i], without reading it when it can.
+func (t *Table) rulePtr(i int32) *detour.Rule {
+	if t.ruleArgs != nil {
+		return &t.ruleArgs[i]
+	}
+	return t.rulePtrs[i]
 }
 
 // Candidates returns every rule that matches req at now, the one Lookup
@@ -225,8 +243,8 @@ func (t *Table) candidate(h *hit) Candidate {
 	case h.xi != nil:
 		return Candidate{Rule: h.xi.tb.tmpl, Row: int(h.xi.line)}
 	}
-	e := entry{t.exact.arena, int(h.off)}
-	if e.flags()&xKindMask == xRow {
+	e := t.exact.entry(int(h.off))
+	if e.kind() == xRow {
 		return Candidate{Rule: t.tables[e.ref()].tmpl, Row: int(e.line())}
 	}
 	return Candidate{Rule: t.rulePtrs[e.ref()]}
@@ -260,7 +278,9 @@ type Match struct {
 	ridx   int32   // index of the rule in t.rules, or -1
 	tb     *ctable // the row's table
 	status int
-	// A static Location: pre-rendered, with where "?" and "#" are.
+	// A static Location: pre-rendered, with where "?" and "#" are
+	// (posLazy: not found yet; derivePos finds them, and the query mode
+	// is not replace).
 	static     bool
 	rel        bool
 	qmode      qmodeRule
@@ -306,8 +326,12 @@ func (m *Match) AppendLocation(dst []byte) []byte {
 		if m.req.Query == "" && m.rest == "" && (m.qmode != modeReplace || m.qpos < 0) {
 			return append(dst, m.pre...)
 		}
+		qpos, fpos := int(m.qpos), int(m.fpos)
+		if m.qpos == posLazy {
+			qpos, fpos = derivePos(m.pre)
+		}
 		start := len(dst)
-		dst = appendQueryMerge(dst, m.pre, int(m.qpos), int(m.fpos), m.qmode, m.req.Query, m.rest)
+		dst = appendQueryMerge(dst, m.pre, qpos, fpos, m.qmode, m.req.Query, m.rest)
 		if m.rel {
 			dst = fixLeadingSlashes(dst, start)
 		}
@@ -315,6 +339,9 @@ func (m *Match) AppendLocation(dst []byte) []byte {
 	}
 	return m.appendDynamic(dst)
 }
+
+// posLazy in Match.qpos and Match.fpos says that derivePos finds them.
+const posLazy = -2
 
 // Location returns the Location header value; it allocates.
 func (m *Match) Location() string { return string(m.AppendLocation(nil)) }
