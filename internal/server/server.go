@@ -38,7 +38,14 @@ type Rules struct {
 	// Echo makes EchoPath answer 200 with an echo of the request when no
 	// rule matches it (the built-in demo set).
 	Echo bool
+	// Stats, when set, counts each answer on its rule's counters (see
+	// Stats.Index); nil counts nothing.
+	Stats map[*detour.Rule]*RuleStats
 }
+
+// Observer receives the duration of each lookup, in seconds: a
+// prometheus.Histogram is one.
+type Observer interface{ Observe(float64) }
 
 // Options configure a Handler. The zero value is ready to use: the real
 // clock, no trusted proxies, no access log.
@@ -52,6 +59,8 @@ type Options struct {
 	// Log receives one access-log record per request at level Info; nil
 	// means no access log.
 	Log *slog.Logger
+	// LookupLatency, when set, observes how long each lookup took.
+	LookupLatency Observer
 }
 
 // Handler answers requests on the redirect listener. It is safe for
@@ -61,7 +70,10 @@ type Handler struct {
 	now     func() time.Time
 	trusted []netip.Prefix
 	log     *slog.Logger
+	latency Observer
 	pool    sync.Pool // *exchange
+
+	notFound atomic.Uint64
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -79,7 +91,7 @@ type exchange struct {
 // New returns a Handler with no rules; it answers 503 until Store is
 // called.
 func New(opts Options) *Handler {
-	h := &Handler{now: opts.Now, trusted: opts.TrustedProxies, log: opts.Log}
+	h := &Handler{now: opts.Now, trusted: opts.TrustedProxies, log: opts.Log, latency: opts.LookupLatency}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -95,6 +107,10 @@ func (h *Handler) Store(rs *Rules) { h.rules.Store(rs) }
 
 // Rules returns the live rule set, nil before the first Store.
 func (h *Handler) Rules() *Rules { return h.rules.Load() }
+
+// NotFound returns the number of requests no rule matched (the demo echo
+// included) since the Handler was made.
+func (h *Handler) NotFound() uint64 { return h.notFound.Load() }
 
 // outcome is what the access log says about an answered request.
 type outcome struct {
@@ -151,13 +167,28 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) out
 		Query:  query,
 	}
 	now := h.now()
+	var t0 time.Time
+	if h.latency != nil {
+		t0 = time.Now()
+	}
+	found := rs.Table.Lookup(&x.req, now, &x.m)
+	if h.latency != nil {
+		h.latency.Observe(time.Since(t0).Seconds())
+	}
 	var out outcome
 	switch {
-	case rs.Table.Lookup(&x.req, now, &x.m):
+	case found:
+		if rs.Stats != nil {
+			if st := rs.Stats[x.m.Rule]; st != nil {
+				st.hit(x.m.Status(), now)
+			}
+		}
 		out = writeRedirect(w, r, x, now)
 	case rs.Echo && path == EchoPath:
+		h.notFound.Add(1)
 		out = echo(w, r)
 	default:
+		h.notFound.Add(1)
 		out = writeText(w, r, http.StatusNotFound, "404 Not Found: no rule matches this request\n")
 	}
 	out.host, out.path = host, path
