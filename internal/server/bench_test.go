@@ -3,11 +3,11 @@ package server_test
 import (
 	"log/slog"
 	"math"
-	"sort"
-	"sync/atomic"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 

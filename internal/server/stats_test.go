@@ -30,7 +30,7 @@ func TestCounting(t *testing.T) {
 	}
 	tables := []detour.Table{{ID: "table:t.csv", File: "t.csv", Status: 301, Query: detour.QueryPreserve,
 		Source: detour.Source{File: "t.yaml", Line: 9, Seq: 2},
-		Rows: []detour.Row{{Line: 1, Path: "/r1", To: "/n1"}, {Line: 2, Path: "/r2", To: "/n2", Status: 308}}}}
+		Rows:   []detour.Row{{Line: 1, Path: "/r1", To: "/n1"}, {Line: 2, Path: "/r2", To: "/n2", Status: 308}}}}
 	tbl, diags := match.Compile(rules, tables, match.Options{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
