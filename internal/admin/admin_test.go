@@ -115,7 +115,7 @@ func TestReadyz(t *testing.T) {
 }
 
 func TestUnknownPath(t *testing.T) {
-	status, _, _ := get(t, admin.New(admin.Config{Rules: server.New(server.Options{})}), "/api/v1/rules")
+	status, _, _ := get(t, admin.New(admin.Config{Rules: server.New(server.Options{})}), "/nope")
 	if status != 404 {
 		t.Errorf("status = %d, want 404", status)
 	}

@@ -1,11 +1,21 @@
 // Package reload keeps the redirect listener's rule set in step with its
-// files: it loads and compiles a rules file or folder (with its tables)
-// aside, swaps the result into the server atomically, and refuses a set
-// with errors so the previous one keeps serving. Run watches the files;
-// Reload is the trigger for SIGHUP and, later, the admin API.
+// sources: the rules file or folder (with its tables) and the runtime
+// rules of the store. It builds one rule set from both — file rules first,
+// runtime rules after them in creation order, one precedence (SPEC §1.2) —
+// compiles it aside, swaps the result into the server atomically, and
+// refuses a set with errors so the previous one keeps serving. Run watches
+// the files, RunStore follows the store; Reload is the trigger for SIGHUP;
+// CreateRule and its siblings are the admin API's writes, which answer only
+// once the change is committed and live.
+//
+// A runtime rule that the file rules will not have — it ties with a file
+// rule, takes a file rule's id, or is otherwise refused together with
+// them — is left out of the live set and reported as shadowed (Shadowed,
+// and a warning in the log): a file reload always wins over runtime rules.
 package reload
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,10 +35,16 @@ const DefaultDebounce = 100 * time.Millisecond
 
 // Config configures a Reloader.
 type Config struct {
-	// Path is the rules file or folder. Required.
+	// Path is the rules file or folder; empty means the built-in demo set
+	// (ruleset.Demo, with the echo), which has no files to watch.
 	Path string
 	// Server receives every rule set that loads without errors. Required.
 	Server *server.Handler
+	// Store holds the runtime rules; nil means there are none (and the
+	// rule writes fail).
+	Store detour.RuleStore
+	// Stats, when set, gets each live set's counters (server.Stats.Index).
+	Stats *server.Stats
 	// Log receives load results and each diagnostic; nil discards them.
 	Log *slog.Logger
 	// Debounce is the quiet time after a burst of file events before a
@@ -57,10 +73,15 @@ type Stats struct {
 type Reloader struct {
 	cfg Config
 
-	mu    sync.Mutex // serialises loads; guards the fields below
+	mu    sync.Mutex // serialises loads and rule writes; guards the fields below
 	files []string   // absolute paths of the live set's files
 	print []string   // fingerprint of the rules path and files after the last load
 	stats Stats
+
+	set      *ruleset.Set                 // the file rules of the live set; nil before the first load
+	runtime  []*detour.RuntimeRule        // the store's rules as last read, in creation order
+	shadowed map[string]detour.Diagnostic // runtime rule id → why it is left out
+	applied  int64                        // the store version runtime was read at
 
 	successes atomic.Uint64
 	failures  atomic.Uint64
@@ -68,14 +89,16 @@ type Reloader struct {
 
 // New returns a Reloader for cfg. It loads nothing; call Reload.
 func New(cfg Config) (*Reloader, error) {
-	if cfg.Path == "" || cfg.Server == nil {
-		return nil, errors.New("reload: config needs a path and a server")
+	if cfg.Server == nil {
+		return nil, errors.New("reload: config needs a server")
 	}
-	abs, err := filepath.Abs(cfg.Path)
-	if err != nil {
-		return nil, fmt.Errorf("reload: rules path: %w", err)
+	if cfg.Path != "" {
+		abs, err := filepath.Abs(cfg.Path)
+		if err != nil {
+			return nil, fmt.Errorf("reload: rules path: %w", err)
+		}
+		cfg.Path = abs
 	}
-	cfg.Path = abs
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -90,6 +113,7 @@ func New(cfg Config) (*Reloader, error) {
 
 // Reload loads and compiles the rule set now and, when it has no errors,
 // makes it live. reason ("start", "SIGHUP", "file change") goes to the log.
+// On the first load it also reads the runtime rules from the store.
 // When the set is refused the previous one keeps serving and the error
 // wraps the detour.Diagnostics that refused it (errors.As finds them);
 // an error without diagnostics means the rules could not be read at all.
@@ -97,16 +121,32 @@ func (r *Reloader) Reload(reason string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	start := time.Now()
-	log := r.cfg.Log.With("rules", r.cfg.Path, "reason", reason)
+	log := r.cfg.Log.With("rules", r.rulesName(), "reason", reason)
 
-	rules, files, diags, err := load(r.cfg.Path, r.cfg.Now())
+	if r.set == nil && r.cfg.Store != nil {
+		if err := r.readStoreLocked(context.Background()); err != nil {
+			r.failures.Add(1)
+			r.stats.LastAttempt = r.cfg.Now()
+			r.stats.LastError = err.Error()
+			log.Error("runtime rules cannot be read", "error", err)
+			return err
+		}
+	}
+	set, files, diags, err := r.loadFiles()
+	var rules *server.Rules
+	var shadowed map[string]detour.Diagnostic
+	if err == nil && !diags.HasErrors() {
+		var bdiags detour.Diagnostics
+		rules, shadowed, bdiags = r.build(set, r.runtime)
+		diags = append(diags, bdiags...)
+	}
 	for _, d := range diags {
 		if d.Severity == detour.SeverityWarning {
 			log.Warn("rules warning", "diagnostic", d.String())
 		}
 	}
 	if err == nil && diags.HasErrors() {
-		err = fmt.Errorf("rules %s refused: %w", r.cfg.Path, diags.Errors())
+		err = fmt.Errorf("rules %s refused: %w", r.rulesName(), diags.Errors())
 	}
 	now := r.cfg.Now()
 	r.stats.LastAttempt = now
@@ -129,35 +169,136 @@ func (r *Reloader) Reload(reason string) error {
 		log.Error(msg, "error", firstLine(err), "errors", len(diags.Errors()))
 		return err
 	}
-	r.cfg.Server.Store(rules)
+	r.set = set
+	r.swapLocked(rules, shadowed)
 	r.files = files
 	r.successes.Add(1)
 	r.stats.LastSuccess = now
 	r.stats.LastError = ""
-	log.Info("rules loaded", "count", rules.Table.Len(), "files", len(files), "warnings", len(diags), "took", time.Since(start))
+	log.Info("rules loaded", "count", rules.Table.Len(), "files", len(files), "runtime", len(r.runtime),
+		"warnings", len(diags), "took", time.Since(start))
 	return nil
 }
 
-// load reads and compiles the rule set at path, linting it at now. files are the absolute
-// paths it read, known even when it has errors if the set could be read.
-func load(path string, now time.Time) (*server.Rules, []string, detour.Diagnostics, error) {
-	set, diags, err := ruleset.Load(path)
+// rulesName names the rules in messages: the path, or "built-in demo set".
+func (r *Reloader) rulesName() string {
+	if r.cfg.Path == "" {
+		return "built-in demo set"
+	}
+	return r.cfg.Path
+}
+
+// loadFiles reads the rule set at the rules path (or the demo set). files
+// are the absolute paths it read, known even when it has errors if the set
+// could be read.
+func (r *Reloader) loadFiles() (*ruleset.Set, []string, detour.Diagnostics, error) {
+	if r.cfg.Path == "" {
+		return ruleset.Demo(), nil, nil, nil
+	}
+	set, diags, err := ruleset.Load(r.cfg.Path)
 	if err != nil {
 		return nil, nil, diags, fmt.Errorf("load rules: %w", err)
 	}
 	if set == nil {
 		return nil, nil, diags, nil
 	}
-	files := absAll(set.Files)
-	if diags.HasErrors() {
-		return nil, files, diags, nil
+	return set, absAll(set.Files), diags, nil
+}
+
+// build compiles the file rules of set with the enabled runtime rules
+// after them (Source.Runtime, Seq after the file rules in creation order),
+// linting at now. A runtime rule that an error names — a tie with a file
+// rule, a taken id, a loop — is left out and returned in shadowed with
+// the message, and the rest is compiled again; when an error names no
+// runtime rule, the file rules themselves are at fault and rules is nil.
+func (r *Reloader) build(set *ruleset.Set, runtime []*detour.RuntimeRule) (rules *server.Rules, shadowed map[string]detour.Diagnostic, diags detour.Diagnostics) {
+	now := r.cfg.Now()
+	next := 0
+	fileIDs := make(map[string]detour.Source, len(set.Rules)+len(set.Tables))
+	for _, fr := range set.Rules {
+		next = max(next, fr.Source.Seq+1)
+		fileIDs[fr.ID] = fr.Source
 	}
-	table, cdiags := set.CompileAt(now)
-	diags = append(diags, cdiags...)
-	if diags.HasErrors() || table == nil {
-		return nil, files, diags, nil
+	for _, tb := range set.Tables {
+		next = max(next, tb.Source.Seq+1)
+		fileIDs[tb.ID] = tb.Source
 	}
-	return &server.Rules{Table: table, MergeSlashes: set.MergeSlashes}, files, diags, nil
+	shadowed = map[string]detour.Diagnostic{}
+	var live []detour.Rule
+	for _, rr := range runtime {
+		if !rr.Enabled {
+			continue
+		}
+		rule := rr.Rule
+		// An id taken by a file rule: match would report it, but the
+		// message would be placed on the file rule.
+		if src, taken := fileIDs[rule.ID]; taken {
+			shadowed[rule.ID] = detour.Diagnostic{Severity: detour.SeverityError, Field: "id", Rule: rule.ID, Code: "duplicate-id",
+				Message: fmt.Sprintf("id %q is already used at %s", rule.ID, src)}
+			continue
+		}
+		rule.Source = detour.Source{Runtime: true, Seq: next}
+		next++
+		live = append(live, rule)
+	}
+	for {
+		merged := *set
+		merged.Rules = append(merged.Rules[:len(merged.Rules):len(merged.Rules)], live...)
+		table, ds := merged.CompileAt(now)
+		if table != nil {
+			rules = &server.Rules{Table: table, MergeSlashes: set.MergeSlashes, Echo: r.cfg.Path == ""}
+			if r.cfg.Stats != nil {
+				rules.Stats = r.cfg.Stats.Index(table)
+			}
+			return rules, shadowed, append(diags, ds...)
+		}
+		bad := map[string]detour.Diagnostic{}
+		for _, d := range ds.Errors() {
+			if d.Rule != "" && (d.File == "" || d.File == "runtime") && containsRule(live, d.Rule) {
+				if _, seen := bad[d.Rule]; !seen {
+					d.File = ""
+					bad[d.Rule] = d
+				}
+			}
+		}
+		if len(bad) == 0 {
+			return nil, shadowed, append(diags, ds...)
+		}
+		kept := live[:0:0]
+		for _, l := range live {
+			if d, out := bad[l.ID]; out {
+				shadowed[l.ID] = d
+				continue
+			}
+			kept = append(kept, l)
+		}
+		live = kept
+	}
+}
+
+func containsRule(rules []detour.Rule, id string) bool {
+	for i := range rules {
+		if rules[i].ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// swapLocked makes rules live and logs runtime rules newly shadowed.
+func (r *Reloader) swapLocked(rules *server.Rules, shadowed map[string]detour.Diagnostic) {
+	r.cfg.Server.Store(rules)
+	for id, why := range shadowed {
+		if _, was := r.shadowed[id]; !was {
+			r.cfg.Log.Warn("runtime rule shadowed: it is left out of the live rules", "rule", id, "reason", why.Message)
+		}
+	}
+	for id := range r.shadowed {
+		if _, still := shadowed[id]; !still {
+			r.cfg.Log.Info("runtime rule no longer shadowed", "rule", id)
+		}
+	}
+	r.shadowed = shadowed
 }
 
 // Stats returns the counters.
