@@ -1,0 +1,173 @@
+// Package convert imports redirects from nginx, Apache, Netlify and CSV
+// into detour's native rules format, and exports a detour rule set as
+// nginx, Apache or Caddy configuration (SPEC §6).
+//
+// An importer never drops what it cannot express silently: every such
+// directive becomes a Finding naming the file and line. A Finding that
+// marks something left out (Lost) makes the import incomplete; one that
+// only notes where detour deliberately answers otherwise than the
+// original server (a known pitfall such as nginx appending the query a
+// second time) does not.
+//
+// The package reads configuration files (an nginx include pulls in
+// others) but does no other I/O; it knows nothing of HTTP servers.
+package convert
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/detourhttp/detour"
+)
+
+// Finding is something an importer or exporter could not express, or a
+// place where the converted rules answer differently from the original on
+// purpose.
+type Finding struct {
+	// File and Line locate the directive; Line is 0 when unknown.
+	File string
+	Line int
+	// Lost is true when something was left out: the output does not do
+	// all the input did. A note (Lost false) says what detour does
+	// instead of a known pitfall of the original.
+	Lost bool
+	// Message says what, for a person.
+	Message string
+}
+
+// String renders "file:line: warning: message" (or "note:" for notes).
+func (f Finding) String() string {
+	var b strings.Builder
+	if f.File != "" {
+		b.WriteString(f.File)
+		if f.Line > 0 {
+			fmt.Fprintf(&b, ":%d", f.Line)
+		}
+		b.WriteString(": ")
+	}
+	if f.Lost {
+		b.WriteString("left out: ")
+	} else {
+		b.WriteString("note: ")
+	}
+	b.WriteString(f.Message)
+	return b.String()
+}
+
+// Findings is a list of findings.
+type Findings []Finding
+
+// Lost reports whether any finding left something out.
+func (fs Findings) Lost() bool {
+	for _, f := range fs {
+		if f.Lost {
+			return true
+		}
+	}
+	return false
+}
+
+// TableFile is a bulk CSV table an import writes beside the rules file.
+type TableFile struct {
+	// Name is the file name the rules file references (no folder).
+	Name string
+	// Data is the CSV text: from,to[,status] rows after a header row.
+	Data []byte
+}
+
+// Result is an imported rule set.
+type Result struct {
+	// YAML is the rules document: it parses with ruleset.Parse.
+	YAML []byte
+	// Tables are the CSV files YAML references, to be written in the same
+	// folder; empty for most imports.
+	Tables []TableFile
+	// Findings, in input order.
+	Findings Findings
+}
+
+// Rule is a rule an importer produced, before it is written out: the
+// fields of detour.Rule that importers set, and where it came from.
+type Rule struct {
+	// Origin is "file:line" of the directive, written as a comment.
+	Origin   string
+	Host     string
+	Scheme   string
+	From     string
+	To       string
+	Status   int
+	Query    detour.QueryMode
+	Priority int
+	// CaseInsensitive sets case: insensitive.
+	CaseInsensitive bool
+}
+
+// Table is a bulk table reference an importer produced.
+type Table struct {
+	Origin string
+	File   TableFile
+	Host   string
+	Status int
+	Query  detour.QueryMode
+	// CaseInsensitive sets case: insensitive.
+	CaseInsensitive bool
+}
+
+// Doc is a rules document an importer built.
+type Doc struct {
+	// Header is a comment written at the top.
+	Header string
+	// FirstMatch sets order: first-match.
+	FirstMatch bool
+	Rules      []Rule
+	Tables     []Table
+}
+
+// Formats lists the formats Import reads, for messages.
+var importFormats = []string{"nginx", "apache", "netlify", "csv"}
+
+// ImportFormats returns the formats Import accepts.
+func ImportFormats() []string { return append([]string(nil), importFormats...) }
+
+// ErrSyntax is wrapped by the errors of input that cannot be parsed.
+var ErrSyntax = fmt.Errorf("syntax error")
+
+// syntaxError is an input that cannot be parsed, at file:line.
+type syntaxError struct {
+	file string
+	line int
+	msg  string
+}
+
+func (e *syntaxError) Error() string {
+	if e.line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.file, e.line, e.msg)
+	}
+	return fmt.Sprintf("%s: %s", e.file, e.msg)
+}
+
+func (e *syntaxError) Unwrap() error { return ErrSyntax }
+
+func origin(file string, line int) string { return fmt.Sprintf("%s:%d", file, line) }
+
+// relOrigins makes the origins of d's rules and tables relative to dir,
+// so the comments do not depend on where the input was read from.
+func relOrigins(d *Doc, dir string) {
+	rel := func(o string) string {
+		i := strings.LastIndexByte(o, ':')
+		if i < 0 {
+			return o
+		}
+		if r, err := filepath.Rel(dir, o[:i]); err == nil && filepath.IsLocal(r) {
+			return filepath.ToSlash(r) + o[i:]
+		}
+		return o
+	}
+	for i := range d.Rules {
+		d.Rules[i].Origin = rel(d.Rules[i].Origin)
+	}
+	for i := range d.Tables {
+		d.Tables[i].Origin = rel(d.Tables[i].Origin)
+	}
+}

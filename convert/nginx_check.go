@@ -1,0 +1,272 @@
+package convert
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/detourhttp/detour"
+	"github.com/detourhttp/detour/match"
+)
+
+// selfCheck compares, on sample paths of every location and rewrite of
+// server s, the directive nginx's own processing picks with the rule
+// detour's precedence picks among the rules converted from s for host,
+// and reports each disagreement: a precedence the priorities could not
+// reproduce, or a location that serves content where detour redirects.
+func (im *nginxImporter) selfCheck(s *nginxServer, rules []Rule, host string) {
+	if len(rules) == 0 {
+		return
+	}
+	drs := make([]detour.Rule, len(rules))
+	for i, r := range rules {
+		drs[i] = detour.Rule{ID: "r" + strconv.Itoa(i), Host: r.Host, Scheme: r.Scheme, From: r.From, To: r.To,
+			Status: r.Status, Query: r.Query, Priority: r.Priority, CaseInsensitive: r.CaseInsensitive,
+			Source: detour.Source{Line: i + 1, Seq: i}}
+		if drs[i].Status == 0 {
+			drs[i].Status = detour.DefaultStatus
+		}
+	}
+	t, ds := match.Compile(drs, nil, match.Options{})
+	if t == nil {
+		im.findings = append(im.findings, Finding{File: s.d.File, Line: s.d.Line, Lost: true,
+			Message: fmt.Sprintf("the converted rules of this server do not compile: %v", ds.Errors())})
+		return
+	}
+	reqHost := strings.Replace(host, "*.", "sub.", 1)
+	scheme := "http"
+	if !s.schemes["http"] {
+		scheme = "https"
+	}
+	seen := make(map[string]bool)
+	for _, p := range im.samplePaths(s, drs) {
+		want, wline := im.nginxPick(s, p, reqHost, scheme)
+		var m match.Match
+		req := detour.Request{Method: "GET", Scheme: scheme, Host: reqHost, Path: p}
+		got := ""
+		gline := 0
+		if t.Lookup(&req, time.Time{}, &m) {
+			k := m.Rule.Source.Line - 1
+			got = rules[k].Origin
+			_, after, _ := strings.Cut(got, ":")
+			gline, _ = strconv.Atoi(after)
+		}
+		if want == got {
+			continue
+		}
+		key := want + "|" + got
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		d := s.d
+		if wline > 0 {
+			d = &Directive{File: strings.SplitN(want, ":", 2)[0], Line: wline}
+		}
+		switch {
+		case want == "":
+			im.lost(d, "nginx does not redirect requests such as %s (a location serves them, or none matches); detour would redirect them by the rule from line %d — detour has no pass-through rule", p, gline)
+		case got == "":
+			im.lost(d, "nginx redirects requests such as %s by line %d; the converted rules do not", p, wline)
+		default:
+			im.lost(d, "nginx answers requests such as %s by line %d, detour's precedence by line %d", p, wline, gline)
+		}
+	}
+}
+
+// samplePaths returns decoded paths that exercise s's locations and
+// rules.
+func (im *nginxImporter) samplePaths(s *nginxServer, drs []detour.Rule) []string {
+	var out []string
+	seen := make(map[string]bool)
+	add := func(p string) {
+		if p == "" || p[0] != '/' || seen[p] {
+			return
+		}
+		seen[p] = true
+		out = append(out, p)
+	}
+	addSamples := func(from string, ci bool) {
+		ts, err := match.Samples(&detour.Rule{ID: "s", From: from, Status: 410, CaseInsensitive: ci}, 3)
+		if err != nil {
+			return
+		}
+		for _, x := range ts {
+			x, _, _ = strings.Cut(x, "?")
+			if p, err := detour.NormalizePath(x, false); err == nil {
+				add(p)
+			}
+		}
+	}
+	add("/")
+	for _, l := range s.locs {
+		switch l.mod {
+		case "=":
+			add(l.path)
+		case "", "^~":
+			add(l.path)
+			add(l.path + "x")
+			add(l.path + "/x")
+			add(strings.TrimSuffix(l.path, "/"))
+		default:
+			addSamples("~"+l.path, l.mod == "~*")
+		}
+	}
+	for i := range drs {
+		addSamples(drs[i].From, drs[i].CaseInsensitive)
+	}
+	for _, m := range im.maps {
+		for i, e := range m.entries {
+			if i >= 20 {
+				break
+			}
+			add(e.Name)
+		}
+	}
+	return out
+}
+
+// nginxPick runs nginx's processing of s for a GET of path and returns
+// "file:line" of the directive that redirects (or answers 410), "" when
+// nginx serves content or answers 404.
+func (im *nginxImporter) nginxPick(s *nginxServer, path, host, scheme string) (string, int) {
+	for _, a := range s.actions {
+		if o, ok := im.nginxRuns(a, path, host, scheme); ok {
+			return o, a.Line
+		}
+	}
+	l := nginxSelect(s, path)
+	if l == nil {
+		return "", 0
+	}
+	for _, a := range l.actions {
+		if o, ok := im.nginxRuns(a, path, host, scheme); ok {
+			return o, lineOf(o)
+		}
+	}
+	return "", 0
+}
+
+func lineOf(o string) int {
+	i := strings.LastIndexByte(o, ':')
+	n, _ := strconv.Atoi(o[i+1:])
+	return n
+}
+
+// nginxRuns reports whether directive a answers the request with a
+// redirect or 410 (origin set), or with content ("", true).
+func (im *nginxImporter) nginxRuns(a *Directive, path, host, scheme string) (string, bool) {
+	switch a.Name {
+	case "return":
+		if len(a.Args) == 0 {
+			return "", false
+		}
+		code, err := strconv.Atoi(a.Args[0])
+		if err != nil || len(a.Args) == 2 && (code >= 301 && code <= 308 || code == 410) || len(a.Args) == 1 && code == 410 {
+			return origin(a.File, a.Line), true
+		}
+		return "", true
+	case "rewrite":
+		if len(a.Args) < 2 {
+			return "", false
+		}
+		rx, err := regexp.Compile(a.Args[0])
+		if err != nil || !rx.MatchString(path) {
+			return "", false
+		}
+		flag := ""
+		if len(a.Args) == 3 {
+			flag = a.Args[2]
+		}
+		repl := a.Args[1]
+		if flag == "permanent" || flag == "redirect" || strings.HasPrefix(repl, "http://") || strings.HasPrefix(repl, "https://") || strings.HasPrefix(repl, "$scheme") {
+			return origin(a.File, a.Line), true
+		}
+		return "", true // an internal rewrite: nginx goes on elsewhere
+	case "if":
+		cond := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.Join(a.Args, " "), "("), ")"))
+		f := strings.Fields(cond)
+		if len(a.Block) != 1 {
+			return "", false
+		}
+		ok := false
+		switch {
+		case len(f) == 3 && f[1] == "=" && (f[0] == "$host" || f[0] == "$http_host"):
+			ok = strings.EqualFold(strings.Trim(f[2], `"'`), host)
+		case len(f) == 3 && f[1] == "=" && f[0] == "$scheme":
+			ok = strings.Trim(f[2], `"'`) == scheme
+		case len(f) == 1 && strings.HasPrefix(f[0], "$"):
+			m := im.maps[f[0][1:]]
+			ok = m != nil && mapValue(m, path) != ""
+		}
+		if ok {
+			return im.nginxRuns(a.Block[0], path, host, scheme)
+		}
+	}
+	return "", false
+}
+
+// mapValue looks path up in map m as nginx does: exact keys ignoring
+// case, then regexes in order, then the default.
+func mapValue(m *nginxMap, path string) string {
+	for _, e := range m.entries {
+		if !strings.HasPrefix(e.Name, "~") && strings.EqualFold(e.Name, path) {
+			return zeroEmpty(e.Args[0])
+		}
+	}
+	for _, e := range m.entries {
+		if re, ok := strings.CutPrefix(e.Name, "~"); ok {
+			if r, ci := strings.CutPrefix(re, "*"); ci {
+				re = "(?i)" + r
+			}
+			if rx, err := regexp.Compile(re); err == nil && rx.MatchString(path) {
+				return zeroEmpty(e.Args[0])
+			}
+		}
+	}
+	return zeroEmpty(m.def)
+}
+
+func zeroEmpty(s string) string {
+	if s == "0" {
+		return ""
+	}
+	return s
+}
+
+// nginxSelect picks the location nginx gives path: an exact match; the
+// longest prefix if it is ^~; the first regex that matches; the longest
+// prefix.
+func nginxSelect(s *nginxServer, path string) *nginxLocation {
+	var longest *nginxLocation
+	for _, l := range s.locs {
+		switch l.mod {
+		case "=":
+			if l.path == path {
+				return l
+			}
+		case "", "^~":
+			if strings.HasPrefix(path, l.path) && (longest == nil || len(l.path) > len(longest.path)) {
+				longest = l
+			}
+		}
+	}
+	if longest != nil && longest.mod == "^~" {
+		return longest
+	}
+	for _, l := range s.locs {
+		if l.mod != "~" && l.mod != "~*" {
+			continue
+		}
+		re := l.path
+		if l.mod == "~*" {
+			re = "(?i)" + re
+		}
+		if rx, err := regexp.Compile(re); err == nil && rx.MatchString(path) {
+			return l
+		}
+	}
+	return longest
+}

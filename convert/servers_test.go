@@ -1,0 +1,389 @@
+package convert_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/detourhttp/detour/internal/server"
+	"github.com/detourhttp/detour/ruleset"
+)
+
+// This file runs the real nginx and Apache for the differential tests:
+// one process of each per test, every corpus configuration on its own
+// loopback port, and an in-process detour handler beside it.
+
+// lookBin finds a server binary on PATH or in /usr/sbin. Missing, the test
+// fails under CI=true and skips otherwise.
+func lookBin(t *testing.T, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	if p := filepath.Join("/usr/sbin", name); isExec(p) {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not installed (scripts/test installs it)", name)
+	}
+	t.Skipf("%s is not installed; scripts/test installs it", name)
+	return ""
+}
+
+func isExec(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode()&0o111 != 0
+}
+
+// freePorts returns n loopback ports that were free a moment ago.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ls []net.Listener
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+// waitPorts waits until every port accepts connections.
+func waitPorts(t *testing.T, ports []int, errlog string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for _, p := range ports {
+		for {
+			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				b, _ := os.ReadFile(errlog)
+				t.Fatalf("port %d does not answer: %v\n%s", p, err, b)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// startProc starts a server process that stops at the end of the test.
+func startProc(t *testing.T, name string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 5 * time.Second
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+		if t.Failed() && out.Len() > 0 {
+			t.Logf("%s output:\n%s", filepath.Base(name), out.String())
+		}
+	})
+}
+
+// listenRE finds nginx listen directives.
+var listenRE = regexp.MustCompile(`(?m)^(\s*)listen\s+([^;]*);`)
+
+// nginxSite rewrites a corpus configuration to listen on the case's
+// ports: plain listens on http, ssl or 443 ones on https (with the test
+// certificate).
+func nginxSite(conf string, httpPort, httpsPort int, cert, key string) string {
+	return listenRE.ReplaceAllStringFunc(conf, func(m string) string {
+		sub := listenRE.FindStringSubmatch(m)
+		args := strings.Fields(sub[2])
+		def := ""
+		for _, a := range args {
+			if a == "default_server" {
+				def = " default_server"
+			}
+		}
+		if strings.Contains(sub[2], "ssl") || strings.HasPrefix(sub[2], "443") {
+			return fmt.Sprintf("%slisten 127.0.0.1:%d ssl%s; ssl_certificate %s; ssl_certificate_key %s;", sub[1], httpsPort, def, cert, key)
+		}
+		return fmt.Sprintf("%slisten 127.0.0.1:%d%s;", sub[1], httpPort, def)
+	})
+}
+
+// vhostRE finds Apache virtual host sections.
+var vhostRE = regexp.MustCompile(`(?mi)^(\s*)<VirtualHost\s+([^>]*)>`)
+
+// apacheSite rewrites a corpus configuration for the case's ports; a
+// configuration without virtual hosts is wrapped in one.
+func apacheSite(conf string, httpPort, httpsPort int, cert, key string) string {
+	if !vhostRE.MatchString(conf) {
+		return fmt.Sprintf("<VirtualHost 127.0.0.1:%d>\n%s\n</VirtualHost>\n", httpPort, conf)
+	}
+	return vhostRE.ReplaceAllStringFunc(conf, func(m string) string {
+		sub := vhostRE.FindStringSubmatch(m)
+		if strings.Contains(sub[2], ":443") {
+			return fmt.Sprintf("%s<VirtualHost 127.0.0.1:%d>\nSSLEngine on\nSSLCertificateFile %s\nSSLCertificateKeyFile %s", sub[1], httpsPort, cert, key)
+		}
+		return fmt.Sprintf("%s<VirtualHost 127.0.0.1:%d>", sub[1], httpPort)
+	})
+}
+
+// detourServer serves the rules file at path in-process, over http and
+// https, and returns the two base URLs.
+func detourServer(t *testing.T, path string) (string, string) {
+	t.Helper()
+	set, ds, err := ruleset.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.HasErrors() {
+		b, _ := os.ReadFile(path)
+		t.Fatalf("the imported rules do not load:\n%v\n%s", ds.Errors(), b)
+	}
+	tb, ds := set.Compile()
+	if tb == nil {
+		b, _ := os.ReadFile(path)
+		t.Fatalf("the imported rules do not compile:\n%v\n%s", ds.Errors(), b)
+	}
+	h := server.New(server.Options{})
+	h.Store(&server.Rules{Table: tb, MergeSlashes: set.MergeSlashes})
+	plain := newServer(t, h, false)
+	secure := newServer(t, h, true)
+	return plain, secure
+}
+
+func newServer(t *testing.T, h http.Handler, tlsOn bool) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	scheme := "http"
+	if tlsOn {
+		scheme = "https"
+		cert, err := tls.X509KeyPair(testCert, testKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l = tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}})
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return scheme + "://" + l.Addr().String()
+}
+
+// request is one request of a case.
+type request struct {
+	method, scheme, host, target string
+	// differs, when set, is why the original server is known to answer
+	// otherwise (a documented pitfall): the test checks that it does.
+	differs string
+}
+
+func (r request) String() string {
+	return fmt.Sprintf("%s %s://%s%s", r.method, r.scheme, r.host, r.target)
+}
+
+// answer is a response reduced to what is compared.
+type answer struct {
+	kind     string // "redirect", "gone", "none"
+	status   int
+	location string // resolved against the request URL, normalised
+}
+
+func (a answer) String() string {
+	switch a.kind {
+	case "redirect":
+		return fmt.Sprintf("%d %s", a.status, a.location)
+	case "gone":
+		return "410"
+	}
+	return fmt.Sprintf("no redirect (%d)", a.status)
+}
+
+func (a answer) same(b answer) bool {
+	if a.kind != b.kind {
+		return false
+	}
+	return a.kind == "none" || a.status == b.status && a.location == b.location
+}
+
+var client = &http.Client{
+	Timeout:       10 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Transport: &http.Transport{
+		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true},
+		MaxIdleConnsPerHost: 4,
+	},
+}
+
+// ask sends r to base (a scheme and address) and reduces the answer;
+// port is stripped from absolute Locations on the request's host, as the
+// original would have run on the default port.
+func ask(t *testing.T, base string, r request, port string) answer {
+	t.Helper()
+	u, err := url.Parse(base + r.target)
+	if err != nil {
+		t.Fatalf("%s: %v", r, err)
+	}
+	req, err := http.NewRequest(r.method, u.String(), nil)
+	if err != nil {
+		t.Fatalf("%s: %v", r, err)
+	}
+	req.URL = u
+	req.Host = r.host
+	if r.method == "POST" {
+		req.Body = io.NopCloser(strings.NewReader("data=example"))
+		req.ContentLength = int64(len("data=example"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s: %v", r, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	a := answer{status: resp.StatusCode, kind: "none"}
+	switch resp.StatusCode {
+	case 301, 302, 303, 307, 308:
+		a.kind = "redirect"
+		a.location = resolve(r, resp.Header.Get("Location"), port)
+	case 410:
+		a.kind = "gone"
+	}
+	return a
+}
+
+// resolve resolves loc against the request URL and normalises it.
+func resolve(r request, loc, port string) string {
+	base, err := url.Parse(r.scheme + "://" + r.host + "/")
+	if err != nil {
+		return "bad base: " + err.Error()
+	}
+	// The request target as sent.
+	if p, q, ok := strings.Cut(r.target, "?"); ok {
+		base.RawQuery = q
+		base.Opaque = ""
+		base.Path, base.RawPath = p, p
+	} else {
+		base.Path, base.RawPath = r.target, r.target
+	}
+	lu, err := url.Parse(canonicalEscapes(loc))
+	if err != nil {
+		return "unparsable Location " + loc
+	}
+	res := base.ResolveReference(lu)
+	if port != "" {
+		res.Host = strings.TrimSuffix(res.Host, ":"+port)
+	}
+	res.Host = strings.TrimSuffix(strings.TrimSuffix(res.Host, ":80"), ":443")
+	return canonicalEscapes(res.String())
+}
+
+// canonicalEscapes rewrites a URL's escapes in one form (RFC 3986
+// §6.2.2): unreserved characters decoded, other escapes upper-case, and
+// bytes that may not appear raw (space, controls, non-ASCII, quotes…)
+// escaped. Two Locations that differ only so name the same resource.
+func canonicalEscapes(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]):
+			v := unhex(s[i+1])<<4 | unhex(s[i+2])
+			if isUnreserved(v) {
+				b.WriteByte(v)
+			} else {
+				b.WriteByte('%')
+				b.WriteByte(hex[v>>4])
+				b.WriteByte(hex[v&15])
+			}
+			i += 2
+		case c <= ' ' || c >= 0x7f || strings.IndexByte(`"<>\^`+"`{|}%", c) >= 0:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isUnreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+// caseHeader reads the test directives of a corpus file: lines
+// "# req: METHOD [SCHEME://]HOST TARGET" and
+// "# differs: METHOD [SCHEME://]HOST TARGET -- why".
+func caseHeader(t *testing.T, path string) []request {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []request
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		kind, rest, ok := strings.Cut(line, ":")
+		if !ok || (kind != "# req" && kind != "# differs") {
+			continue
+		}
+		why := ""
+		if kind == "# differs" {
+			rest, why, _ = strings.Cut(rest, " -- ")
+			if why == "" {
+				why = "documented"
+			}
+		}
+		f := strings.Fields(rest)
+		if len(f) != 3 {
+			t.Fatalf("%s: bad test line %q", path, line)
+		}
+		r := request{method: f[0], scheme: "http", host: f[1], target: f[2], differs: why}
+		if s, h, ok := strings.Cut(r.host, "://"); ok {
+			r.scheme, r.host = s, h
+		}
+		out = append(out, r)
+	}
+	return out
+}
