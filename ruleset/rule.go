@@ -3,6 +3,7 @@ package ruleset
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 
@@ -118,6 +119,33 @@ func (h HeaderFields) MarshalJSON() ([]byte, error) {
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
+}
+
+// UnmarshalJSON reads a JSON object of header names and values, in order.
+func (h *HeaderFields) UnmarshalJSON(data []byte) error {
+	if bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+		*h = nil
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return fmt.Errorf("headers: want a JSON object")
+	}
+	var out HeaderFields
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("headers: %w", err)
+		}
+		name, _ := t.(string)
+		var value string
+		if err := dec.Decode(&value); err != nil {
+			return fmt.Errorf("headers: %s: %w", name, err)
+		}
+		out = append(out, detour.Header{Name: name, Value: value})
+	}
+	*h = out
+	return nil
 }
 
 // Fields returns r as the rules file would write it. Encoded as JSON and

@@ -110,3 +110,21 @@ func TestFieldsRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+func TestHeaderFieldsJSON(t *testing.T) {
+	in := ruleset.HeaderFields{{Name: "X-B", Value: "2"}, {Name: "A", Value: "1"}}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != `{"X-B":"2","A":"1"}` {
+		t.Errorf("marshal %s", b)
+	}
+	var out ruleset.HeaderFields
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(out, in) {
+		t.Errorf("round trip %v, want %v", out, in)
+	}
+}

@@ -70,6 +70,8 @@ commands:
                              (detour trace -h for every option)
   check    verify a server:  detour check FILE --base URL | --rules PATH --base URL [--json] [--junit FILE]
                              (detour check -h for every option)
+  rules    runtime rules:    detour rules list|get|add|rm|enable|disable … [--server URL] [--json]
+                             (detour rules -h for every option)
   version  print the version
 `
 
@@ -98,6 +100,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return m.trace(ctx, args[1:])
 	case "check":
 		return m.check(ctx, args[1:])
+	case "rules":
+		return m.rules(ctx, args[1:])
 	case "version":
 		return m.version(args[1:])
 	case "help", "-h", "-help", "--help":

@@ -3,6 +3,7 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -37,12 +38,28 @@ func (s *syncBuffer) String() string {
 // and output.
 func run(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	env = withStore(t, env)
 	var out, errb syncBuffer
 	m := &main.Main{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	code = m.Run(ctx, args)
 	return code, out.String(), errb.String()
+}
+
+// withStore returns env with DETOUR_STORE set to a store of the test's
+// own (unless env sets one), so that serve does not create ./detour.db in
+// the package folder.
+func withStore(t *testing.T, env map[string]string) map[string]string {
+	if env["DETOUR_STORE"] != "" {
+		return env
+	}
+	env = maps.Clone(env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env["DETOUR_STORE"] = filepath.Join(t.TempDir(), "detour.db")
+	return env
 }
 
 // serving is an in-process "detour serve".
@@ -79,6 +96,7 @@ func (s *serving) shutdown(t *testing.T) int {
 // returns once it listens. The server stops at the end of the test.
 func startServe(t *testing.T, env map[string]string, args ...string) *serving {
 	t.Helper()
+	env = withStore(t, env)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &serving{stderr: &syncBuffer{}, hangup: make(chan os.Signal, 1), stop: cancel, done: make(chan int, 1)}
 	ready := make(chan main.Addrs, 1)

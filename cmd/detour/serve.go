@@ -20,11 +20,12 @@ import (
 	"github.com/detourhttp/detour/internal/admin"
 	"github.com/detourhttp/detour/internal/reload"
 	"github.com/detourhttp/detour/internal/server"
-	"github.com/detourhttp/detour/ruleset"
+	"github.com/detourhttp/detour/internal/sqlite"
 )
 
-const serveUsage = "detour serve [--rules PATH] [--listen ADDR] [--admin ADDR] " +
-	"[--tls-cert FILE --tls-key FILE] [--trusted-proxy CIDR]... [--log-format json|text]"
+const serveUsage = "detour serve [--rules PATH] [--listen ADDR] [--admin ADDR] [--store URL] " +
+	"[--tls-cert FILE --tls-key FILE] [--trusted-proxy CIDR]... [--log-format json|text] " +
+	"[--admin-token-file FILE] [--metrics-auth]"
 
 // Limits of both listeners.
 const (
@@ -47,6 +48,9 @@ type serveConfig struct {
 	tlsKey         string
 	trustedProxies []netip.Prefix
 	logFormat      string
+	store          string // the runtime rule store: a SQLite file
+	adminToken     string // "" means generate one
+	metricsAuth    bool
 }
 
 // listFlag is a flag that may be repeated.
@@ -70,6 +74,9 @@ func (m *Main) serveFlags(args []string) (serveConfig, int, bool) {
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "TLS private key `FILE` (PEM)")
 	fs.Var(&proxies, "trusted-proxy", "`CIDR` of a proxy whose Forwarded / X-Forwarded-Proto is believed (repeatable)")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: json or text")
+	fs.StringVar(&cfg.store, "store", sqlite.DefaultPath, "runtime rule store `URL`: a SQLite file (path, or sqlite:PATH)")
+	tokenFile := fs.String("admin-token-file", "", "`FILE` holding the admin token (default $DETOUR_ADMIN_TOKEN, else a random one, logged at start)")
+	fs.BoolVar(&cfg.metricsAuth, "metrics-auth", false, "make /metrics require the admin token too")
 	pos, code, ok := m.parseFlags(fs, args, serveUsage)
 	if !ok {
 		return cfg, code, false
@@ -91,6 +98,24 @@ func (m *Main) serveFlags(args []string) (serveConfig, int, bool) {
 	fromEnv("tls-cert", "DETOUR_TLS_CERT", &cfg.tlsCert)
 	fromEnv("tls-key", "DETOUR_TLS_KEY", &cfg.tlsKey)
 	fromEnv("log-format", "DETOUR_LOG_FORMAT", &cfg.logFormat)
+	fromEnv("store", "DETOUR_STORE", &cfg.store)
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			return cfg, m.usageError(serveUsage, "--admin-token-file: %v", err), false
+		}
+		cfg.adminToken = strings.TrimSpace(string(b))
+		if cfg.adminToken == "" {
+			return cfg, m.usageError(serveUsage, "--admin-token-file %s is empty", *tokenFile), false
+		}
+	} else {
+		cfg.adminToken = strings.TrimSpace(m.Getenv("DETOUR_ADMIN_TOKEN"))
+	}
+	path, err := storePath(cfg.store)
+	if err != nil {
+		return cfg, m.usageError(serveUsage, "--store: %v", err), false
+	}
+	cfg.store = path
 	if v := m.Getenv("DETOUR_TRUSTED_PROXY"); !set["trusted-proxy"] && v != "" {
 		for p := range strings.SplitSeq(v, ",") {
 			if p = strings.TrimSpace(p); p != "" {
@@ -120,6 +145,26 @@ func (m *Main) serveFlags(args []string) (serveConfig, int, bool) {
 	return cfg, exitOK, true
 }
 
+// storePath returns the SQLite file a --store URL names: a path, or
+// sqlite:PATH (sqlite://PATH). PostgreSQL is not built yet.
+func storePath(u string) (string, error) {
+	switch {
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		return "", errors.New("PostgreSQL stores are not supported yet; use a SQLite file such as ./detour.db")
+	case strings.HasPrefix(u, "sqlite://"):
+		u = strings.TrimPrefix(u, "sqlite://")
+	case strings.HasPrefix(u, "sqlite:"):
+		u = strings.TrimPrefix(u, "sqlite:")
+	}
+	if u == "" {
+		return "", errors.New("names no file")
+	}
+	if i := strings.Index(u, "://"); i > 0 && !strings.ContainsAny(u[:i], "/.") {
+		return "", fmt.Errorf("unknown store %q: want a SQLite file path", u[:i]+"://")
+	}
+	return u, nil
+}
+
 // parsePrefix parses a CIDR, or a single address as its one-address prefix.
 func parsePrefix(s string) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {
@@ -142,22 +187,38 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 	}
 	log := newLogger(m.Stderr, cfg.logFormat)
 
-	handler := server.New(server.Options{TrustedProxies: cfg.trustedProxies, Log: log})
-	var reloader *reload.Reloader
-	if cfg.rules != "" {
-		var err error
-		reloader, err = reload.New(reload.Config{Path: cfg.rules, Server: handler, Log: log})
+	store, err := sqlite.Open(ctx, cfg.store)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "detour: runtime rule store: %v\n", err)
+		return exitCantRun
+	}
+	defer store.Close()
+	metrics := admin.NewMetrics()
+	stats := server.NewStats()
+	handler := server.New(server.Options{TrustedProxies: cfg.trustedProxies, Log: log, LookupLatency: metrics.LookupLatency})
+	// With no rules file the reloader serves the built-in demo set (and
+	// the runtime rules).
+	reloader, err := reload.New(reload.Config{Path: cfg.rules, Server: handler, Store: store, Stats: stats, Log: log})
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "detour: %v\n", err)
+		return exitCantRun
+	}
+	if err := reloader.Reload("start"); err != nil {
+		if cfg.rules == "" {
+			fmt.Fprintf(m.Stderr, "detour: %v\n", err)
+			return exitCantRun
+		}
+		return m.rulesRefused(cfg.rules, err)
+	}
+	if cfg.adminToken == "" {
+		tok, err := admin.NewToken()
 		if err != nil {
 			fmt.Fprintf(m.Stderr, "detour: %v\n", err)
 			return exitCantRun
 		}
-		if err := reloader.Reload("start"); err != nil {
-			return m.rulesRefused(cfg.rules, err)
-		}
-	} else {
-		if code := m.serveDemo(handler); code != exitOK {
-			return code
-		}
+		cfg.adminToken = tok
+		// Logged once, so that the defaults are safe and still usable.
+		log.Info("admin token: "+tok, "hint", "set DETOUR_ADMIN_TOKEN or --admin-token-file to choose one")
 	}
 
 	var tlsConfig *tls.Config
@@ -192,7 +253,8 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 		ErrorLog:          errorLog,
 	}
 	adm := &http.Server{
-		Handler:           admin.New(admin.Config{Rules: handler, Reloader: reloader}),
+		Handler: admin.New(admin.Config{Rules: handler, Reloader: reloader, Token: cfg.adminToken, Addr: aln.Addr().String(),
+			Metrics: metrics, MetricsAuth: cfg.metricsAuth, Log: log}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
@@ -203,8 +265,8 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 	if tlsConfig != nil {
 		scheme = "https"
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "admin", aln.Addr().String())
-	if reloader == nil {
+	log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "admin", aln.Addr().String(), "store", store.Path())
+	if cfg.rules == "" {
 		log.Info("no rules file: serving the built-in demo set",
 			"try", "curl -i -L -X POST -d data=example "+scheme+"://localhost"+portOf(ln.Addr().String())+"/original-resource")
 	}
@@ -232,20 +294,22 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 			failed <- fmt.Errorf("admin listener: %w", err)
 		}
 	})
-	if reloader != nil {
+	if cfg.rules != "" {
 		wg.Go(func() {
 			if err := reloader.Run(ctx); err != nil {
 				log.Warn("not watching the rules; SIGHUP still reloads", "error", err)
 			}
 		})
 	}
+	wg.Go(func() { reloader.RunStore(ctx, 0) })
+	wg.Go(func() { reloader.RunHits(ctx, 0) })
 	wg.Go(func() {
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-m.Hangup:
-				if reloader == nil {
+				if cfg.rules == "" {
 					log.Info("SIGHUP: the built-in demo set has nothing to reload")
 					continue
 				}
@@ -276,21 +340,14 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 	}
 	sg.Wait()
 	wg.Wait()
+	// The answers of the last requests, after RunHits' own last flush.
+	fctx, fcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := reloader.FlushHits(fctx); err != nil {
+		log.Warn("hit counts not persisted", "error", err)
+	}
+	fcancel()
 	log.Info("stopped")
 	return code
-}
-
-// serveDemo makes the built-in demo set live, with the echo at
-// server.EchoPath.
-func (m *Main) serveDemo(h *server.Handler) int {
-	set := ruleset.Demo()
-	table, diags := set.CompileAt(time.Now())
-	if diags.HasErrors() || table == nil {
-		fmt.Fprintf(m.Stderr, "detour: the built-in demo set does not compile:\n%v\n", diags.Errors())
-		return exitFailed
-	}
-	h.Store(&server.Rules{Table: table, MergeSlashes: set.MergeSlashes, Echo: true})
-	return exitOK
 }
 
 // rulesRefused reports why the first load failed: exit 1 with each
