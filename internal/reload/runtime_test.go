@@ -74,7 +74,11 @@ func TestRuntimePrecedence(t *testing.T) {
 	for _, r := range []detour.Rule{
 		runtimeRule("exact", "/docs/special", "/runtime-exact"),
 		runtimeRule("regex", "~^/re/(a.*)$", "/runtime-re/$1"),
-		func() detour.Rule { r := runtimeRule("prio", "~^/re/(b.*)$", "/runtime-prio/$1"); r.Priority = 5; return r }(),
+		func() detour.Rule {
+			r := runtimeRule("prio", "~^/re/(b.*)$", "/runtime-prio/$1")
+			r.Priority = 5
+			return r
+		}(),
 	} {
 		if _, err := n.r.CreateRule(ctx, r, true); err != nil {
 			t.Fatalf("%s: %v", r.ID, err)
