@@ -101,7 +101,7 @@ func startProc(t *testing.T, name string, args ...string) {
 	t.Cleanup(func() {
 		cancel()
 		cmd.Wait()
-		if t.Failed() && out.Len() > 0 {
+		if (t.Failed() || os.Getenv("DETOUR_SHOW") != "") && out.Len() > 0 {
 			t.Logf("%s output:\n%s", filepath.Base(name), out.String())
 		}
 	})
@@ -160,10 +160,15 @@ func detourServer(t *testing.T, path string) (string, string) {
 		b, _ := os.ReadFile(path)
 		t.Fatalf("the imported rules do not load:\n%v\n%s", ds.Errors(), b)
 	}
+	return serveSet(t, set)
+}
+
+// serveSet serves set in-process, over http and https.
+func serveSet(t *testing.T, set *ruleset.Set) (string, string) {
+	t.Helper()
 	tb, ds := set.Compile()
 	if tb == nil {
-		b, _ := os.ReadFile(path)
-		t.Fatalf("the imported rules do not compile:\n%v\n%s", ds.Errors(), b)
+		t.Fatalf("the rules do not compile:\n%v", ds.Errors())
 	}
 	h := server.New(server.Options{})
 	h.Store(&server.Rules{Table: tb, MergeSlashes: set.MergeSlashes})

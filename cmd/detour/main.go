@@ -70,6 +70,8 @@ commands:
                              (detour trace -h for every option)
   check    verify a server:  detour check FILE --base URL | --rules PATH --base URL [--json] [--junit FILE]
                              (detour check -h for every option)
+  import   convert config:   detour import --from nginx|apache|netlify|csv [--partial] [--out DIR] FILE
+  export   write config:     detour export --to nginx|apache|caddy [--partial] PATH
   rules    runtime rules:    detour rules list|get|add|rm|enable|disable … [--server URL] [--json]
                              (detour rules -h for every option)
   version  print the version
@@ -100,6 +102,10 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return m.trace(ctx, args[1:])
 	case "check":
 		return m.check(ctx, args[1:])
+	case "import":
+		return m.importRules(args[1:])
+	case "export":
+		return m.exportRules(args[1:])
 	case "rules":
 		return m.rules(ctx, args[1:])
 	case "version":
