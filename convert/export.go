@@ -218,7 +218,9 @@ func (x *exporter) prepare(r *detour.Rule, seq int) *xrule {
 	return xr
 }
 
-func hasNamedGroup(re string) bool { return strings.Contains(re, "(?P<") || strings.Contains(re, "(?<") }
+func hasNamedGroup(re string) bool {
+	return strings.Contains(re, "(?P<") || strings.Contains(re, "(?<")
+}
 
 // stripGroupNames turns named groups into plain ones, keeping their
 // numbers.
