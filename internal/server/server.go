@@ -71,6 +71,7 @@ type Handler struct {
 	trusted []netip.Prefix
 	log     *slog.Logger
 	latency Observer
+	realNow bool // now is time.Now: its reading can time the lookup too
 	pool    sync.Pool // *exchange
 
 	notFound atomic.Uint64
@@ -93,7 +94,7 @@ type exchange struct {
 func New(opts Options) *Handler {
 	h := &Handler{now: opts.Now, trusted: opts.TrustedProxies, log: opts.Log, latency: opts.LookupLatency}
 	if h.now == nil {
-		h.now = time.Now
+		h.now, h.realNow = time.Now, true
 	}
 	h.pool.New = func() any {
 		return &exchange{loc: make([]byte, 0, 256), body: make([]byte, 0, 512)}
@@ -167,8 +168,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) out
 		Query:  query,
 	}
 	now := h.now()
-	var t0 time.Time
-	if h.latency != nil {
+	t0 := now
+	if h.latency != nil && !h.realNow {
 		t0 = time.Now()
 	}
 	found := rs.Table.Lookup(&x.req, now, &x.m)
