@@ -71,7 +71,7 @@ type Handler struct {
 	trusted []netip.Prefix
 	log     *slog.Logger
 	latency Observer
-	realNow bool // now is time.Now: its reading can time the lookup too
+	realNow bool      // now is time.Now: its reading can time the lookup too
 	pool    sync.Pool // *exchange
 
 	notFound atomic.Uint64
