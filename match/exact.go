@@ -2,6 +2,7 @@ package match
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 )
 
@@ -89,9 +90,9 @@ type exactIndex struct {
 	rules  []*crule
 	tables []*ctable
 	seed   uint64
-	slots  []xslot // 64-byte aligned
-	mem    *slotMem
-	arena  []byte // records of long entries
+	slots  []xslot  // 64-byte aligned
+	mem    *slotMem // where slots are when not in the heap
+	arena  []byte   // records of long entries
 	lists  [][]xitem
 	// sub filters the keys of subpath entries, which lookups probe at
 	// every "/" of the path.
@@ -150,11 +151,11 @@ func put32(a []byte, v uint32) []byte {
 	return append(a, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
 }
 
-// init sizes the index for n entries.
-func (x *exactIndex) init(n int, seed uint64) {
+// init sizes the index of owner for n entries.
+func (x *exactIndex) init(owner *Table, n int, seed uint64) {
 	x.seed = seed
 	if n > 0 {
-		x.slots, x.mem = allocSlots(n + n*3/7 + 8) // load factor at most 0.7
+		x.slots, x.mem = allocSlots(owner, n+n*3/7+8) // load factor at most 0.7
 	}
 }
 
@@ -189,6 +190,49 @@ func (x *exactIndex) findHash(h uint64, bucket uint32, flags uint8, key string) 
 			i = 0
 		}
 	}
+}
+
+// findCS is find for a case-sensitive key that is not a subpath key, in
+// the bucket whose key space is ns (nsKey(bucket, 0)): Lookup's fast
+// path, which compares an inline key eight bytes at a time.
+func (x *exactIndex) findCS(ns uint64, bucket uint32, key string) int {
+	if len(x.slots) == 0 {
+		return -1
+	}
+	h := hashKey(x.seed, ns, key, false)
+	tag := xtag(h)
+	for i := slotIndex(uint32(h), len(x.slots)); ; {
+		s := &x.slots[i]
+		if s.tag == tag {
+			if s.flags&(xLong|xKeyFlags) == 0 {
+				if int(s.klen) == len(key) && uint32(s.bucket) == bucket && sameKey(&s.data, key) {
+					return i
+				}
+			} else if uint8(s.flags)&xKeyFlags == 0 && x.holds(s, bucket, key, false) {
+				return i
+			}
+		} else if s.tag == 0 {
+			return -1
+		}
+		if i++; i == len(x.slots) {
+			i = 0
+		}
+	}
+}
+
+// sameKey reports whether key, at most slotData bytes long, is the first
+// len(key) bytes of d. It compares eight bytes at a time.
+func sameKey(d *[slotData]byte, key string) bool {
+	n := len(key)
+	if n < 8 {
+		return string(d[:n]) == key
+	}
+	for i := 0; i+8 < n; i += 8 {
+		if binary.LittleEndian.Uint64(d[i:]) != load64(key, i) {
+			return false
+		}
+	}
+	return binary.LittleEndian.Uint64(d[n-8:]) == load64(key, n-8)
 }
 
 // holds reports whether slot s is the entry of bucket and key.

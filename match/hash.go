@@ -42,31 +42,38 @@ func lower8(w uint64) uint64 {
 func hashKey(seed, ns uint64, s string, fold bool) uint64 {
 	h := seed
 	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		h = hashWord(h, load64(s, i), fold)
-	}
-	return hashTail(h, s[i:], len(s), ns, fold)
-}
-
-func hashWord(h, w uint64, fold bool) uint64 {
 	if fold {
-		w = lower8(w)
+		for ; i+8 <= len(s); i += 8 {
+			h = hashWord(h, lower8(load64(s, i)))
+		}
+	} else {
+		for ; i+8 <= len(s); i += 8 {
+			h = hashWord(h, load64(s, i))
+		}
 	}
-	return mix(w^hk2, h^hk3)
+	return hashTail(h, s, i, ns, fold)
 }
 
-// hashTail finishes a hash: the bytes after the last whole word, the
-// length and the key space.
-func hashTail(h uint64, tail string, n int, ns uint64, fold bool) uint64 {
+func hashWord(h, w uint64) uint64 { return mix(w^hk2, h^hk3) }
+
+// hashTail finishes the hash h of the first i bytes of s (i a multiple
+// of 8, at most len(s)): the bytes after them, the length and the key
+// space. The last bytes are read as one word when s has eight.
+func hashTail(h uint64, s string, i int, ns uint64, fold bool) uint64 {
 	var w uint64
-	for j := len(tail) - 1; j >= 0; j-- {
-		c := tail[j]
-		if fold {
-			c = lower(c)
+	if n := len(s) - i; n > 0 {
+		if len(s) >= 8 {
+			w = load64(s, len(s)-8) >> (64 - 8*n)
+		} else {
+			for j := len(s) - 1; j >= i; j-- {
+				w = w<<8 | uint64(s[j])
+			}
 		}
-		w = w<<8 | uint64(c)
+		if fold {
+			w = lower8(w)
+		}
 	}
-	h = mix(w^hk1, h^hk2^uint64(n))
+	h = mix(w^hk1, h^hk2^uint64(len(s)))
 	return mix(h^ns, hk0)
 }
 
@@ -102,10 +109,14 @@ func (p *prefixHash) sum(n int, ns uint64) uint64 {
 		return hashKey(p.seed, ns, p.s[:n], p.fold)
 	}
 	for p.n < w {
-		p.state[p.n+1] = hashWord(p.state[p.n], load64(p.s, p.n*8), p.fold)
+		v := load64(p.s, p.n*8)
+		if p.fold {
+			v = lower8(v)
+		}
+		p.state[p.n+1] = hashWord(p.state[p.n], v)
 		p.n++
 	}
-	return hashTail(p.state[w], p.s[w*8:n], n, ns, p.fold)
+	return hashTail(p.state[w], p.s[:n], w*8, ns, p.fold)
 }
 
 // bloom is a register-blocked Bloom filter over 64-bit hashes: one word

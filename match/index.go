@@ -35,8 +35,9 @@ const (
 // bucket is the rules of one host matcher.
 type bucket struct {
 	id     uint32
-	tier   int8 // 0 exact host, 1 wildcard, 2 any host
-	suffix int  // length of a wildcard's suffix
+	ns     uint64 // key space of its case-sensitive exact keys: nsKey(id, 0)
+	tier   int8   // 0 exact host, 1 wildcard, 2 any host
+	suffix int    // length of a wildcard's suffix
 	// Which key spaces of the exact index the bucket uses.
 	exactCS, exactCI, subCS, subCI bool
 	// levels in descending priority.
@@ -292,7 +293,7 @@ func (b *builder) bucket(h hostMatcher) *bucket {
 	switch h.kind {
 	case hostNone:
 		if t.any == nil {
-			t.any = &bucket{id: b.newID(), tier: 2}
+			t.any = b.newBucket(2)
 		}
 		return t.any
 	case hostExact:
@@ -305,13 +306,19 @@ func (b *builder) bucket(h hostMatcher) *bucket {
 	}
 	bk := (*m)[h.name]
 	if bk == nil {
-		bk = &bucket{id: b.newID()}
+		bk = b.newBucket(0)
 		if h.kind == hostWild {
 			bk.tier, bk.suffix = 1, len(h.name)
 		}
 		(*m)[h.name] = bk
 	}
 	return bk
+}
+
+// newBucket returns a new bucket of tier.
+func (b *builder) newBucket(tier int8) *bucket {
+	id := b.newID()
+	return &bucket{id: id, ns: nsKey(id, 0), tier: tier}
 }
 
 func (b *builder) newID() uint32 {
@@ -338,7 +345,7 @@ func (b *builder) level(bk *bucket, prio int) *level {
 func (b *builder) build() {
 	t := b.t
 	t.exact.rules, t.exact.tables = t.rules, t.tables
-	t.exact.init(b.countExact(), t.seed)
+	t.exact.init(t, b.countExact(), t.seed)
 	t.exact.sub = newBloom(b.countSub())
 	t.pidx.seed = t.seed
 	for _, cr := range t.rules {

@@ -77,6 +77,7 @@ package match
 
 import (
 	"encoding/binary"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -176,33 +177,34 @@ func (t *Table) Lookup(req *detour.Request, now time.Time, m *Match) bool {
 // index; everything else goes through a searcher.
 func (t *Table) lookupBucket(bk *bucket, req *detour.Request, now time.Time, m *Match) bool {
 	if bk.exactCS && !bk.exactCI {
-		i := t.exact.find(bk.id, 0, req.Path)
+		i := t.exact.findCS(bk.ns, bk.id, req.Path)
 		if i < 0 && len(bk.levels) == 0 {
 			return false
 		}
 		if i >= 0 && req.Method != "OPTIONS" {
-			e := t.exact.entry(i)
-			f := e.flags()
-			if f&(xSimple|xStatic) == xSimple|xStatic && f&xKindMask != xList {
-				prio := e.prio()
-				if len(bk.levels) == 0 || bk.levels[0].prio < prio || bk.levels[0].prio == prio && !t.firstMatch {
-					m.t, m.req, m.cr, m.tb, m.ridx, m.Row = t, req, nil, nil, -1, 0
-					if f&xKindMask == xRow {
-						m.tb = t.tables[e.ref()]
-						m.Rule, m.Row = m.tb.tmpl, int(e.line())
-					} else {
-						m.ridx = int32(e.ref())
-						m.Rule = t.rulePtr(m.ridx)
-					}
-					m.status, m.static, m.pre = e.status(), true, e.pre()
-					m.qmode, m.rel, m.rest = e.qmode(), f&xRel != 0, ""
-					m.qpos, m.fpos = posLazy, posLazy
-					if m.qmode == modeReplace {
-						q, f := e.pos()
-						m.qpos, m.fpos = int32(q), int32(f)
-					}
-					return true
+			// A simple rule or row with a static Location, inline in its
+			// slot: read the slot only.
+			s := &t.exact.slots[i]
+			f := s.flags
+			if f&(xSimple|xStatic|xLong) == xSimple|xStatic && f&xKindMask != xList &&
+				(len(bk.levels) == 0 || t.beatsLevels(bk, t.exact.entry(i))) {
+				m.t, m.req, m.cr, m.tb, m.ridx, m.Row = t, req, nil, nil, -1, 0
+				if f&xKindMask == xRow {
+					m.tb = t.tables[s.ref]
+					m.Rule, m.Row = m.tb.tmpl, int(s.aux)
+				} else {
+					m.ridx = int32(s.ref)
+					m.Rule = t.rulePtr(m.ridx)
 				}
+				k, n := int(s.klen), int(s.plen)
+				m.status, m.static, m.pre = int(statusCodes[f>>xStatusShift&7]), true, s.data[k:k+n:k+n]
+				m.qmode, m.rel, m.rest = qmodeRule(f>>xQmodeShift&3), f&xRel != 0, ""
+				m.qpos, m.fpos = posLazy, posLazy
+				if m.qmode == modeReplace {
+					q, f := derivePos(m.pre)
+					m.qpos, m.fpos = int32(q), int32(f)
+				}
+				return true
 			}
 		}
 	}
@@ -212,6 +214,14 @@ func (t *Table) lookupBucket(bk *bucket, req *detour.Request, now time.Time, m *
 	}
 	s.finish(m)
 	return true
+}
+
+// beatsLevels reports whether exact entry e beats the patterns of bk's
+// levels: its priority is higher than theirs, or equal with order
+// specificity.
+func (t *Table) beatsLevels(bk *bucket, e entry) bool {
+	top, prio := bk.levels[0].prio, e.prio()
+	return top < prio || top == prio && !t.firstMatch
 }
 
 // rulePtr returns rulePtrs[i], without reading it when it can.
@@ -323,8 +333,12 @@ func (m *Match) AppendLocation(dst []byte) []byte {
 		return dst
 	}
 	if m.static {
+		// m.pre may be in memory that its Table maps outside the heap:
+		// m keeps the Table, so m must stay reachable while m.pre is read.
 		if m.req.Query == "" && m.rest == "" && (m.qmode != modeReplace || m.qpos < 0) {
-			return append(dst, m.pre...)
+			dst = append(dst, m.pre...)
+			runtime.KeepAlive(m)
+			return dst
 		}
 		qpos, fpos := int(m.qpos), int(m.fpos)
 		if m.qpos == posLazy {
@@ -332,6 +346,7 @@ func (m *Match) AppendLocation(dst []byte) []byte {
 		}
 		start := len(dst)
 		dst = appendQueryMerge(dst, m.pre, qpos, fpos, m.qmode, m.req.Query, m.rest)
+		runtime.KeepAlive(m)
 		if m.rel {
 			dst = fixLeadingSlashes(dst, start)
 		}
