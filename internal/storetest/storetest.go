@@ -5,8 +5,10 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) detour.RuleStore) {
 		{"hits", testHits},
 		{"version and changes", testVersionChanges},
 		{"ping", testPing},
+		{"concurrent writers", testConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -419,6 +422,52 @@ func testVersionChanges(t *testing.T, s detour.RuleStore) {
 func testPing(t *testing.T, s detour.RuleStore) {
 	if err := s.Ping(ctx(t)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testConcurrent: writers at once all commit, each write with its own
+// version.
+func testConcurrent(t *testing.T, s detour.RuleStore) {
+	const writers, each = 4, 8
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				id := fmt.Sprintf("w%d-%d", w, i)
+				if _, err := s.CreateRule(context.Background(), simple(id, "/"+id), true); err != nil {
+					errs <- err
+					return
+				}
+				if err := s.AddHits(context.Background(), []detour.Hit{{ID: "shared", Count: 1}}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	all, err := s.AllRules(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions := map[int64]bool{}
+	for _, r := range all {
+		versions[r.Version] = true
+	}
+	if len(all) != writers*each || len(versions) != len(all) {
+		t.Errorf("%d rules with %d distinct versions, want %d", len(all), len(versions), writers*each)
+	}
+	hits, err := s.Hits(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hits["shared"].Count; got != writers*each {
+		t.Errorf("shared hits %d, want %d", got, writers*each)
 	}
 }
 
