@@ -229,7 +229,7 @@ func (r *Reloader) ReplaceRule(ctx context.Context, rule detour.Rule, enabled bo
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	i, err := r.currentLocked(rule.ID, ifVersion)
+	i, err := r.currentLocked(ctx, rule.ID, ifVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +249,7 @@ func (r *Reloader) SetEnabled(ctx context.Context, id string, enabled bool, ifVe
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	i, err := r.currentLocked(id, ifVersion)
+	i, err := r.currentLocked(ctx, id, ifVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +269,7 @@ func (r *Reloader) DeleteRule(ctx context.Context, id string, ifVersion int64) e
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	i, err := r.currentLocked(id, ifVersion)
+	i, err := r.currentLocked(ctx, id, ifVersion)
 	if err != nil {
 		return err
 	}
@@ -282,14 +282,14 @@ func (r *Reloader) DeleteRule(ctx context.Context, id string, ifVersion int64) e
 
 // currentLocked finds the runtime rule id, checking ifVersion against
 // what was last read (the store checks again when it commits).
-func (r *Reloader) currentLocked(id string, ifVersion int64) (int, error) {
+func (r *Reloader) currentLocked(ctx context.Context, id string, ifVersion int64) (int, error) {
 	i := r.findLocked(id)
 	if i < 0 {
 		// Perhaps another server created it: the store has the last word.
-		if _, err := r.cfg.Store.Rule(context.Background(), id); err != nil {
+		if _, err := r.cfg.Store.Rule(ctx, id); err != nil {
 			return -1, err
 		}
-		if err := r.readStoreLocked(context.Background()); err != nil {
+		if err := r.readStoreLocked(ctx); err != nil {
 			return -1, err
 		}
 		if i = r.findLocked(id); i < 0 {
