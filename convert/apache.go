@@ -31,6 +31,9 @@ func ParseApache(data []byte, name string, fr FileReader) ([]*ApacheDirective, e
 }
 
 func parseApache(data []byte, name string, fr FileReader, root string, depth int) ([]*ApacheDirective, error) {
+	if err := checkText(data, name); err != nil {
+		return nil, err
+	}
 	type frame struct {
 		d   *ApacheDirective
 		out []*ApacheDirective
@@ -199,6 +202,7 @@ func ImportApache(name string, fr FileReader) (*Result, error) {
 		"Apache runs mod_rewrite before mod_alias: RewriteRules come first, then Redirects, in file order.",
 		FirstMatch: true}
 	im.top(ds, doc)
+	im.findings = append(im.findings, doc.check()...)
 	relOrigins(doc, filepath.Dir(name))
 	return &Result{YAML: Emit(doc), Findings: im.findings}, nil
 }

@@ -14,11 +14,16 @@
 package convert
 
 import (
+	"bytes"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/detourhttp/detour"
+	"github.com/detourhttp/detour/match"
+	"github.com/detourhttp/detour/ruleset"
 )
 
 // Finding is something an importer or exporter could not express, or a
@@ -170,4 +175,134 @@ func relOrigins(d *Doc, dir string) {
 	for i := range d.Tables {
 		d.Tables[i].Origin = rel(d.Tables[i].Origin)
 	}
+}
+
+// check drops, with a finding each, the rules of d that detour would
+// refuse (a target that is not a URL or path, a regex RE2 does not take,
+// a capture the pattern lacks…), so an import always loads. Two rules
+// that would tie (same host, pattern and priority) keep the first.
+func (d *Doc) check() Findings {
+	var fs Findings
+	kept := d.Rules[:0]
+	for _, r := range d.Rules {
+		ds := parseOne(r)
+		if !ds.HasErrors() {
+			_, ds = match.Compile([]detour.Rule{r.detour()}, nil, match.Options{})
+		}
+		if ds.HasErrors() {
+			file, line := splitOrigin(r.Origin)
+			fs = append(fs, Finding{File: file, Line: line, Lost: true,
+				Message: fmt.Sprintf("detour refuses the converted rule (from %s to %s): %s", r.From, r.To, ds.Errors()[0].Message)})
+			continue
+		}
+		kept = append(kept, r)
+	}
+	d.Rules = kept
+	type key struct {
+		host, scheme, from string
+		prio               int
+	}
+	seen := make(map[key]bool)
+	kept = d.Rules[:0]
+	for _, r := range d.Rules {
+		k := key{r.Host, r.Scheme, r.From, r.Priority}
+		if seen[k] {
+			file, line := splitOrigin(r.Origin)
+			fs = append(fs, Finding{File: file, Line: line, Lost: true,
+				Message: fmt.Sprintf("an earlier rule already answers %s %s; this one never would", r.Host, r.From)})
+			continue
+		}
+		seen[k] = true
+		kept = append(kept, r)
+	}
+	d.Rules = kept
+	return append(fs, d.checkSet()...)
+}
+
+// checkSet drops the rules the whole set refuses, such as a redirect
+// loop nginx would run into as well, each with a finding.
+func (d *Doc) checkSet() Findings {
+	var fs Findings
+	for range 8 {
+		set, ds := ruleset.Parse(bytes.NewReader(Emit(&Doc{Rules: d.Rules})), "rules.yaml")
+		if !ds.HasErrors() && len(d.Tables) == 0 {
+			_, ds = set.Compile()
+		}
+		if !ds.HasErrors() {
+			return fs
+		}
+		drop := make(map[int]string)
+		for _, e := range ds.Errors() {
+			i := -1
+			for j, r := range set.Rules {
+				if r.Source.Line <= e.Line {
+					i = j
+				}
+			}
+			if i >= 0 && i < len(d.Rules) {
+				drop[i] = e.Message
+			}
+		}
+		if len(drop) == 0 {
+			return fs
+		}
+		kept := d.Rules[:0]
+		for i, r := range d.Rules {
+			if msg, ok := drop[i]; ok {
+				file, line := splitOrigin(r.Origin)
+				fs = append(fs, Finding{File: file, Line: line, Lost: true,
+					Message: fmt.Sprintf("detour refuses the converted rule (from %s): %s", r.From, msg)})
+				continue
+			}
+			kept = append(kept, r)
+		}
+		d.Rules = kept
+	}
+	return fs
+}
+
+// detour returns r as a detour rule.
+func (r Rule) detour() detour.Rule {
+	st := r.Status
+	if st == 0 {
+		st = detour.DefaultStatus
+	}
+	return detour.Rule{ID: "check", Host: r.Host, Scheme: r.Scheme, From: r.From, To: r.To, Status: st,
+		Query: r.Query, Priority: r.Priority, CaseInsensitive: r.CaseInsensitive}
+}
+
+func splitOrigin(o string) (string, int) {
+	i := strings.LastIndexByte(o, ':')
+	if i < 0 {
+		return o, 0
+	}
+	n, _ := strconv.Atoi(o[i+1:])
+	return o[:i], n
+}
+
+// parseOne reads r as the rules file would hold it, for the checks of
+// the reader (hosts, fields).
+func parseOne(r Rule) detour.Diagnostics {
+	r.Origin = ""
+	_, ds := ruleset.Parse(bytes.NewReader(Emit(&Doc{Rules: []Rule{r}})), "rule.yaml")
+	return ds
+}
+
+// checkText refuses input that is not UTF-8 text: rules files are.
+func checkText(data []byte, name string) error {
+	if !utf8.Valid(data) {
+		line := 1
+		for i := 0; i < len(data); {
+			r, n := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && n == 1 {
+				break
+			}
+			if data[i] == '\n' {
+				line++
+			}
+			i += n
+		}
+		return &syntaxError{file: name, line: line, msg: "the file is not UTF-8 text"}
+	}
+	return nil
 }

@@ -104,5 +104,6 @@ func ImportCSV(r io.Reader, name string) (*Result, error) {
 		}
 		doc.Rules = append(doc.Rules, rl)
 	}
+	fs = append(fs, doc.check()...)
 	return &Result{YAML: Emit(doc), Findings: fs}, nil
 }

@@ -20,6 +20,9 @@ func Import(format, name string, fr FileReader) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read: %w", err)
 		}
+		if err := checkText(data, name); err != nil {
+			return nil, err
+		}
 		if format == "csv" {
 			return ImportCSV(bytes.NewReader(data), filepath.Base(name))
 		}

@@ -111,5 +111,6 @@ func ImportNetlify(r io.Reader, name string) (*Result, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
+	fs = append(fs, doc.check()...)
 	return &Result{YAML: Emit(doc), Findings: fs}, nil
 }

@@ -52,6 +52,7 @@ func importNginxData(data []byte, name string, fr FileReader) (*Result, error) {
 	doc := &Doc{Header: "Imported from nginx configuration " + filepath.Base(name) + " by detour import.\n" +
 		"Priorities reproduce nginx's order: server rewrites, = locations, ^~, regex locations, prefixes."}
 	im.convert(doc)
+	im.findings = append(im.findings, doc.check()...)
 	relOrigins(doc, filepath.Dir(name))
 	return &Result{YAML: Emit(doc), Tables: im.tables, Findings: im.findings}, nil
 }
@@ -308,6 +309,9 @@ type emitCtx struct {
 	// exactPath is the path of an exact location: rewrites are evaluated
 	// on it at import.
 	exactPath string
+	// alone is true when the directive is the server's only rewrite-module
+	// directive: nothing competes with a table's rows (priority 0).
+	alone bool
 }
 
 func (im *nginxImporter) serverRules(doc *Doc, s *nginxServer, host, scheme string) {
@@ -318,6 +322,11 @@ func (im *nginxImporter) serverRules(doc *Doc, s *nginxServer, host, scheme stri
 		}
 	}
 	base := emitCtx{host: host, scheme: scheme, fixedScheme: fixed}
+	n := len(s.actions)
+	for _, l := range s.locs {
+		n += len(l.actions)
+	}
+	base.alone = n == 1
 	report := host == serverHosts(s)[0]
 	for i, a := range s.actions {
 		c := base
@@ -844,10 +853,14 @@ func (im *nginxImporter) mapIf(doc *Doc, d, ret *Directive, name string, c emitC
 		}
 		rows = append(rows, [3]string{key, val, ""})
 	}
+	useTable := len(rows) > 0 && c.alone && !strings.HasPrefix(c.host, "*.")
 	if m.def != "" && m.def != "0" {
 		cc := c
 		cc.from = "/*"
 		cc.priority = c.priority - 1
+		if useTable {
+			cc.priority = -1 // below the rows
+		}
 		if report {
 			im.note(m.d, "the map's default %q answers every other path: a /* rule", m.def)
 		}
@@ -856,9 +869,10 @@ func (im *nginxImporter) mapIf(doc *Doc, d, ret *Directive, name string, c emitC
 	if len(rows) == 0 {
 		return
 	}
-	if c.priority > 0 || strings.HasPrefix(c.host, "*.") {
-		// Table rows compete at priority 0; a server-level or ^~ if must
-		// win over locations, so its rows become exact rules.
+	if !useTable {
+		// Table rows compete at priority 0, below every location of the
+		// server: unless the if is the server's only directive, its rows
+		// become exact rules at its priority.
 		for _, r := range rows {
 			p, err := detour.NormalizePath(r[0], false)
 			if err != nil {

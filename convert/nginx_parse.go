@@ -67,6 +67,9 @@ func ParseNginx(data []byte, name string, fr FileReader) ([]*Directive, Findings
 }
 
 func (p *nginxParser) parse(data []byte, name string, depth int) ([]*Directive, error) {
+	if err := checkText(data, name); err != nil {
+		return nil, err
+	}
 	t := &tokenizer{src: data, file: name, line: 1}
 	ds, end, err := p.block(t, depth)
 	if err != nil {
