@@ -450,6 +450,9 @@ func (im *apacheImporter) redirect(doc *Doc, d *ApacheDirective, host string) {
 		}
 		doc.Rules = append(doc.Rules, Rule{Origin: o, Host: host, From: "~" + re, To: joinSplat(to, status, "$1"), Status: status, Query: query})
 	default:
+		if strings.Contains(to, "?") {
+			im.note(d, "Apache appends the rest of the path after the target's query (%s/rest); detour puts it in the path, before the query", to)
+		}
 		doc.Rules = append(doc.Rules,
 			Rule{Origin: o, Host: host, From: path, To: to, Status: status, Query: query},
 			Rule{Origin: o, Host: host, From: path + "/*", To: joinSplat(to, status, "/:splat"), Status: status, Query: query})
@@ -593,6 +596,9 @@ func (im *apacheImporter) rewriteRule(doc *Doc, sc *apacheScope, d *ApacheDirect
 	default:
 		r.Query = detour.QueryPreserve
 	}
+	if base, _, ok := strings.Cut(to, "#"); ok && r.Query != detour.QueryDrop && !strings.Contains(base, "?") {
+		im.note(d, "Apache appends the request's query after the #fragment (…#frag?query), where a browser reads it as part of the fragment; detour puts it before the fragment")
+	}
 	if _, ne := flags["NE"]; qsa && !ne && r.Query == detour.QueryPreserve && strings.Contains(to, "?") {
 		im.note(d, "QSA without NE: Apache escapes the appended query again (%%20 becomes %%2520); detour passes it on as the client sent it")
 	}
@@ -636,9 +642,9 @@ func (im *apacheImporter) condition(c *ApacheDirective, r *Rule) bool {
 		return true
 	case "%{HTTPS}":
 		switch strings.ToLower(pat) {
-		case "off", "!on", "^off$", "!^on$":
+		case "off", "!on", "^off$", "!^on$", "=off", "!=on":
 			r.Scheme = "http"
-		case "on", "!off", "^on$", "!^off$":
+		case "on", "!off", "^on$", "!^off$", "=on", "!=off":
 			r.Scheme = "https"
 		default:
 			im.lost(c, "RewriteCond %%{HTTPS} %s cannot be expressed; the rule is left out", pat)

@@ -41,7 +41,11 @@ func Emit(d *Doc) []byte {
 		if r.Scheme != "" {
 			addPair(m, "scheme", str(r.Scheme))
 		}
-		addPair(m, "from", str(r.From))
+		from := r.From
+		if r.CaseInsensitive && strings.HasPrefix(from, "~") && !strings.HasPrefix(from, "~*") {
+			from = "~*" + from[1:] // an exact path written as a regex
+		}
+		addPair(m, "from", str(from))
 		if r.Status != detour.StatusGone {
 			addPair(m, "to", str(r.To))
 		}

@@ -63,6 +63,8 @@ type nginxImporter struct {
 	servers  []*nginxServer
 	maps     map[string]*nginxMap
 	tables   []TableFile
+	// rowRules are the rows of tables as exact rules, for selfCheck.
+	rowRules []Rule
 }
 
 // nginxServer is one server block.
@@ -276,10 +278,11 @@ func (im *nginxImporter) convert(doc *Doc) {
 					scheme = sc
 				}
 			}
-			first := len(doc.Rules)
+			first, firstRow := len(doc.Rules), len(im.rowRules)
 			im.serverRules(doc, s, h, scheme)
 			if h == serverHosts(s)[0] {
-				im.selfCheck(s, doc.Rules[first:], h)
+				check := append(append([]Rule(nil), doc.Rules[first:]...), im.rowRules[firstRow:]...)
+				im.selfCheck(s, check, h)
 			}
 		}
 	}
@@ -813,6 +816,10 @@ func (im *nginxImporter) mapIf(doc *Doc, d, ret *Directive, name string, c emitC
 		im.note(m.d, "map over $request_uri: nginx compares the query too, so /old?x=1 misses the entry /old; detour matches the path whatever the query and keeps the query")
 	}
 	var rows [][3]string
+	var rowDirs []*Directive
+	// Rows of a table compete at priority 0: regex entries and the
+	// default must then sit below them, as nginx tries exact keys first.
+	useTable := c.alone && !strings.HasPrefix(c.host, "*.") && hasExactEntries(m)
 	for _, e := range m.entries {
 		key, val := e.Name, e.Args[0]
 		if strings.HasPrefix(key, "~") {
@@ -827,6 +834,9 @@ func (im *nginxImporter) mapIf(doc *Doc, d, ret *Directive, name string, c emitC
 			}
 			cc := c
 			cc.from, cc.ncap = "~"+re, rx.NumSubexp()
+			if useTable {
+				cc.priority = -1
+			}
 			if ci {
 				cc.from = "~*" + re
 			}
@@ -852,14 +862,15 @@ func (im *nginxImporter) mapIf(doc *Doc, d, ret *Directive, name string, c emitC
 			continue // an empty value is false: no redirect
 		}
 		rows = append(rows, [3]string{key, val, ""})
+		rowDirs = append(rowDirs, e)
 	}
-	useTable := len(rows) > 0 && c.alone && !strings.HasPrefix(c.host, "*.")
+	useTable = useTable && len(rows) > 0
 	if m.def != "" && m.def != "0" {
 		cc := c
 		cc.from = "/*"
 		cc.priority = c.priority - 1
 		if useTable {
-			cc.priority = -1 // below the rows
+			cc.priority = -2 // below the rows and the regex entries
 		}
 		if report {
 			im.note(m.d, "the map's default %q answers every other path: a /* rule", m.def)
@@ -873,15 +884,23 @@ func (im *nginxImporter) mapIf(doc *Doc, d, ret *Directive, name string, c emitC
 		// Table rows compete at priority 0, below every location of the
 		// server: unless the if is the server's only directive, its rows
 		// become exact rules at its priority.
-		for _, r := range rows {
+		for i, r := range rows {
 			p, err := detour.NormalizePath(r[0], false)
 			if err != nil {
 				continue
 			}
-			doc.Rules = append(doc.Rules, Rule{Origin: origin(d.File, d.Line), Host: c.host, Scheme: c.scheme,
+			e := rowDirs[i]
+			doc.Rules = append(doc.Rules, Rule{Origin: origin(e.File, e.Line), Host: c.host, Scheme: c.scheme,
 				From: exactFrom(p), To: r[1], Status: code, Query: detour.QueryDrop, Priority: c.priority, CaseInsensitive: true})
 		}
 		return
+	}
+	for i, r := range rows {
+		if p, err := detour.NormalizePath(r[0], false); err == nil {
+			e := rowDirs[i]
+			im.rowRules = append(im.rowRules, Rule{Origin: origin(e.File, e.Line), Host: c.host, From: exactFrom(p),
+				To: r[1], Status: code, Query: detour.QueryDrop, CaseInsensitive: true})
+		}
 	}
 	fname := strings.TrimPrefix(name, "$") + ".csv"
 	if report || !tableNamed(im.tables, fname) {
@@ -889,6 +908,16 @@ func (im *nginxImporter) mapIf(doc *Doc, d, ret *Directive, name string, c emitC
 	}
 	doc.Tables = append(doc.Tables, Table{Origin: origin(m.d.File, m.d.Line), File: TableFile{Name: fname},
 		Host: c.host, Status: code, Query: detour.QueryDrop, CaseInsensitive: true})
+}
+
+// hasExactEntries reports whether map m has string keys.
+func hasExactEntries(m *nginxMap) bool {
+	for _, e := range m.entries {
+		if !strings.HasPrefix(e.Name, "~") {
+			return true
+		}
+	}
+	return false
 }
 
 func tableNamed(ts []TableFile, name string) bool {

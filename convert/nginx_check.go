@@ -199,7 +199,17 @@ func (im *nginxImporter) nginxRuns(a *Directive, path, host, scheme string) (str
 			ok = strings.Trim(f[2], `"'`) == scheme
 		case len(f) == 1 && strings.HasPrefix(f[0], "$"):
 			m := im.maps[f[0][1:]]
-			ok = m != nil && mapValue(m, path) != ""
+			if m == nil {
+				return "", false
+			}
+			e := mapEntry(m, path)
+			if e == nil {
+				return "", false
+			}
+			if o, ok := im.nginxRuns(a.Block[0], path, host, scheme); ok && o != "" {
+				return origin(e.File, e.Line), true
+			}
+			return "", true
 		}
 		if ok {
 			return im.nginxRuns(a.Block[0], path, host, scheme)
@@ -208,12 +218,18 @@ func (im *nginxImporter) nginxRuns(a *Directive, path, host, scheme string) (str
 	return "", false
 }
 
-// mapValue looks path up in map m as nginx does: exact keys ignoring
-// case, then regexes in order, then the default.
-func mapValue(m *nginxMap, path string) string {
+// mapEntry looks path up in map m as nginx does — exact keys ignoring
+// case, then regexes in order, then the default (m's own directive) —
+// and returns the entry whose value is true, nil when the value is empty
+// or "0".
+func mapEntry(m *nginxMap, path string) *Directive {
+	truthy := func(v string) bool { return v != "" && v != "0" }
 	for _, e := range m.entries {
 		if !strings.HasPrefix(e.Name, "~") && strings.EqualFold(e.Name, path) {
-			return zeroEmpty(e.Args[0])
+			if truthy(e.Args[0]) {
+				return e
+			}
+			return nil
 		}
 	}
 	for _, e := range m.entries {
@@ -222,18 +238,17 @@ func mapValue(m *nginxMap, path string) string {
 				re = "(?i)" + r
 			}
 			if rx, err := regexp.Compile(re); err == nil && rx.MatchString(path) {
-				return zeroEmpty(e.Args[0])
+				if truthy(e.Args[0]) {
+					return e
+				}
+				return nil
 			}
 		}
 	}
-	return zeroEmpty(m.def)
-}
-
-func zeroEmpty(s string) string {
-	if s == "0" {
-		return ""
+	if truthy(m.def) {
+		return m.d
 	}
-	return s
+	return nil
 }
 
 // nginxSelect picks the location nginx gives path: an exact match; the
