@@ -15,6 +15,7 @@ package convert
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -93,10 +94,13 @@ type Result struct {
 }
 
 // Rule is a rule an importer produced, before it is written out: the
-// fields of detour.Rule that importers set, and where it came from.
+// fields of detour.Rule that importers set (same meaning; zero values are
+// left out of the YAML), and where it came from.
 type Rule struct {
 	// Origin is "file:line" of the directive, written as a comment.
-	Origin   string
+	Origin string
+	// Host, Scheme, From, To, Status, Query and Priority are the rule's
+	// fields as in the rules file; Status 0 is detour's default (307).
 	Host     string
 	Scheme   string
 	From     string
@@ -110,8 +114,12 @@ type Rule struct {
 
 // Table is a bulk table reference an importer produced.
 type Table struct {
+	// Origin is "file:line" of the directive, written as a comment.
 	Origin string
-	File   TableFile
+	// File is the table; the rules file references File.Name.
+	File TableFile
+	// Host, Status and Query are the table's settings as in the rules
+	// file.
 	Host   string
 	Status int
 	Query  detour.QueryMode
@@ -119,24 +127,22 @@ type Table struct {
 	CaseInsensitive bool
 }
 
-// Doc is a rules document an importer built.
+// Doc is a rules document an importer built; Emit writes it.
 type Doc struct {
 	// Header is a comment written at the top.
 	Header string
 	// FirstMatch sets order: first-match.
 	FirstMatch bool
-	Rules      []Rule
-	Tables     []Table
+	// Rules and Tables in the order they are written.
+	Rules  []Rule
+	Tables []Table
 }
 
-// Formats lists the formats Import reads, for messages.
-var importFormats = []string{"nginx", "apache", "netlify", "csv"}
-
 // ImportFormats returns the formats Import accepts.
-func ImportFormats() []string { return append([]string(nil), importFormats...) }
+func ImportFormats() []string { return []string{"nginx", "apache", "netlify", "csv"} }
 
 // ErrSyntax is wrapped by the errors of input that cannot be parsed.
-var ErrSyntax = fmt.Errorf("syntax error")
+var ErrSyntax = errors.New("syntax error")
 
 // syntaxError is an input that cannot be parsed, at file:line.
 type syntaxError struct {
