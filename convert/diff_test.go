@@ -279,6 +279,9 @@ func compare(t *testing.T, c *corpusCase, reqs []request, explicit int, dPlain, 
 			if want.same(got) {
 				t.Errorf("%s: documented to differ (%s), but both answer %s", r, r.differs, got)
 			}
+			if c.result != nil && !c.result.Findings.Lost() {
+				t.Errorf("%s differs (%s), but the import reports nothing left out", r, r.differs)
+			}
 		case !want.same(got):
 			kind := "auto"
 			if i < explicit {

@@ -164,10 +164,12 @@ func (p *nginxParser) include(d *Directive, depth int) ([]*Directive, error) {
 		}
 	}
 	if len(names) == 0 {
-		if strings.ContainsAny(pat, "*?[") {
-			return nil, nil // nginx accepts a pattern that names no file
+		if !strings.ContainsAny(pat, "*?[") {
+			// nginx would refuse to start; the import goes on without it.
+			p.findings = append(p.findings, Finding{File: d.File, Line: d.Line, Lost: true,
+				Message: fmt.Sprintf("include %s: no such file; whatever it holds is not imported", pat)})
 		}
-		return nil, &syntaxError{file: d.File, line: d.Line, msg: fmt.Sprintf("include %s: no such file", pat)}
+		return nil, nil // nginx accepts a pattern that names no file
 	}
 	var out []*Directive
 	for _, n := range names {
