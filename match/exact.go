@@ -91,7 +91,7 @@ type exactIndex struct {
 	tables []*ctable
 	seed   uint64
 	slots  []xslot  // 64-byte aligned
-	mem    *slotMem // where slots are when not in the heap
+	mem    *slotMem // where slots are when not in the heap; keeps them mapped
 	arena  []byte   // records of long entries
 	lists  [][]xitem
 	// sub filters the keys of subpath entries, which lookups probe at
@@ -151,11 +151,11 @@ func put32(a []byte, v uint32) []byte {
 	return append(a, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
 }
 
-// init sizes the index of owner for n entries.
-func (x *exactIndex) init(owner *Table, n int, seed uint64) {
+// init sizes the index for n entries.
+func (x *exactIndex) init(n int, seed uint64) {
 	x.seed = seed
 	if n > 0 {
-		x.slots, x.mem = allocSlots(owner, n+n*3/7+8) // load factor at most 0.7
+		x.slots, x.mem = allocSlots(n + n*3/7 + 8) // load factor at most 0.7
 	}
 }
 

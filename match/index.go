@@ -345,7 +345,7 @@ func (b *builder) level(bk *bucket, prio int) *level {
 func (b *builder) build() {
 	t := b.t
 	t.exact.rules, t.exact.tables = t.rules, t.tables
-	t.exact.init(t, b.countExact(), t.seed)
+	t.exact.init(b.countExact(), t.seed)
 	t.exact.sub = newBloom(b.countSub())
 	t.pidx.seed = t.seed
 	for _, cr := range t.rules {

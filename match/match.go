@@ -334,7 +334,8 @@ func (m *Match) AppendLocation(dst []byte) []byte {
 	}
 	if m.static {
 		// m.pre may be in memory that its Table maps outside the heap:
-		// m keeps the Table, so m must stay reachable while m.pre is read.
+		// m keeps the Table (and so the mapping), so m must stay
+		// reachable while m.pre is read.
 		if m.req.Query == "" && m.rest == "" && (m.qmode != modeReplace || m.qpos < 0) {
 			dst = append(dst, m.pre...)
 			runtime.KeepAlive(m)

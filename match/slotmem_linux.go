@@ -15,19 +15,19 @@ const (
 )
 
 // slotMem is a mapping that holds slots outside the Go heap. It holds no
-// Go pointers. It is unmapped when the Table that owns it becomes
-// unreachable: a Match refers to its Table, so the slots outlive every
-// Match that reads them.
+// Go pointers. It is unmapped when the slotMem becomes unreachable: every
+// Table that uses the slots (copies of a Table too) refers to it, and a
+// Match refers to its Table, so the slots outlive every reader.
 type slotMem struct {
 	mapped []byte
 	span   int // bytes of slots, rounded up to whole huge pages
 }
 
-// allocSlots returns n zeroed, 64-byte aligned slots for owner. A large
-// array is mapped outside the heap, 2 MiB aligned, with MADV_HUGEPAGE,
-// and unmapped when owner becomes unreachable; then the slotMem is
-// non-nil.
-func allocSlots(owner *Table, n int) ([]xslot, *slotMem) {
+// allocSlots returns n zeroed, 64-byte aligned slots. A large array is
+// mapped outside the heap, 2 MiB aligned, with MADV_HUGEPAGE; then the
+// slotMem is non-nil, and the slots must not be read once it is
+// unreachable.
+func allocSlots(n int) ([]xslot, *slotMem) {
 	size := n * slotSize
 	if size < mapMin {
 		return heapSlots(n), nil
@@ -42,6 +42,7 @@ func allocSlots(owner *Table, n int) ([]xslot, *slotMem) {
 	// Without transparent huge pages the advice fails, and 4 KiB pages
 	// serve.
 	_ = syscall.Madvise(mapped[start:start+span], syscall.MADV_HUGEPAGE)
-	runtime.AddCleanup(owner, func(b []byte) { _ = syscall.Munmap(b) }, mapped)
-	return unsafe.Slice((*xslot)(unsafe.Add(p, start)), n), &slotMem{mapped, span}
+	mem := &slotMem{mapped, span}
+	runtime.AddCleanup(mem, func(b []byte) { _ = syscall.Munmap(b) }, mapped)
+	return unsafe.Slice((*xslot)(unsafe.Add(p, start)), n), mem
 }

@@ -77,3 +77,37 @@ func TestRecompileReleasesSlots(t *testing.T) {
 	}
 	runtime.KeepAlive(tb)
 }
+
+// TestTableCopyKeepsSlots: a copy of a Table value reads the same mapped
+// slots, so they stay mapped while the copy lives, after the original
+// is gone.
+func TestTableCopyKeepsSlots(t *testing.T) {
+	rows := make([]detour.Row, 100_000)
+	for i := range rows {
+		rows[i] = detour.Row{Line: i + 1, Path: "/old/" + strconv.Itoa(i), To: "/new/" + strconv.Itoa(i)}
+	}
+	tb, diags := match.Compile(nil, []detour.Table{{ID: "table:t.csv", File: "t.csv", Status: 301, Rows: rows}}, match.Options{})
+	if tb == nil {
+		t.Fatalf("compile: %v", diags)
+	}
+	if match.MappedBytes(tb) == 0 {
+		t.Skip("slots are in the heap here")
+	}
+	cp := new(match.Table)
+	*cp = *tb
+	tb = nil
+	for range 3 {
+		runtime.GC()
+		time.Sleep(time.Millisecond) // let cleanups run, if any were due
+	}
+	for _, i := range []int{0, 5_000, 99_999} {
+		req := get("", "/old/"+strconv.Itoa(i))
+		var m match.Match
+		if !cp.Lookup(&req, now, &m) {
+			t.Fatalf("/old/%d: no match", i)
+		}
+		if got, want := m.Location(), "/new/"+strconv.Itoa(i); got != want {
+			t.Errorf("/old/%d: Location %q, want %q", i, got, want)
+		}
+	}
+}

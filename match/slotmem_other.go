@@ -8,4 +8,4 @@ type slotMem struct {
 }
 
 // allocSlots returns n zeroed, 64-byte aligned slots.
-func allocSlots(owner *Table, n int) ([]xslot, *slotMem) { return heapSlots(n), nil }
+func allocSlots(n int) ([]xslot, *slotMem) { return heapSlots(n), nil }
