@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -17,7 +18,7 @@ import (
 // (its host becomes the rule's host); a query in from becomes a query
 // condition.
 func ImportCSV(r io.Reader, name string) (*Result, error) {
-	doc := &Doc{Header: "Imported from CSV " + name + " by detour import.", FirstMatch: true}
+	doc := &Doc{Header: "Imported from CSV " + filepath.Base(name) + " by detour import.", FirstMatch: true}
 	var fs Findings
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
@@ -105,5 +106,6 @@ func ImportCSV(r io.Reader, name string) (*Result, error) {
 		doc.Rules = append(doc.Rules, rl)
 	}
 	fs = append(fs, doc.check()...)
+	relOrigins(doc, filepath.Dir(name))
 	return &Result{YAML: Emit(doc), Findings: fs}, nil
 }

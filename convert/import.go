@@ -3,7 +3,6 @@ package convert
 import (
 	"bytes"
 	"fmt"
-	"path/filepath"
 )
 
 // Import reads the file name in format ("nginx", "apache", "netlify",
@@ -24,9 +23,9 @@ func Import(format, name string, fr FileReader) (*Result, error) {
 			return nil, err
 		}
 		if format == "csv" {
-			return ImportCSV(bytes.NewReader(data), filepath.Base(name))
+			return ImportCSV(bytes.NewReader(data), name)
 		}
-		return ImportNetlify(bytes.NewReader(data), filepath.Base(name))
+		return ImportNetlify(bytes.NewReader(data), name)
 	}
 	return nil, fmt.Errorf("unknown format %q (known: nginx, apache, netlify, csv)", format)
 }

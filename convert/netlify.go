@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -16,7 +17,7 @@ import (
 // file order (order: first-match). Status 200 rewrites, 404 pages and
 // country, language or role conditions are findings.
 func ImportNetlify(r io.Reader, name string) (*Result, error) {
-	doc := &Doc{Header: "Imported from Netlify " + name + " by detour import.", FirstMatch: true}
+	doc := &Doc{Header: "Imported from Netlify " + filepath.Base(name) + " by detour import.", FirstMatch: true}
 	var fs Findings
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -112,5 +113,6 @@ func ImportNetlify(r io.Reader, name string) (*Result, error) {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	fs = append(fs, doc.check()...)
+	relOrigins(doc, filepath.Dir(name))
 	return &Result{YAML: Emit(doc), Findings: fs}, nil
 }

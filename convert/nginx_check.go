@@ -42,7 +42,7 @@ func (im *nginxImporter) selfCheck(s *nginxServer, rules []Rule, host string) {
 	}
 	seen := make(map[string]bool)
 	for _, p := range im.samplePaths(s, drs) {
-		want, wline := im.nginxPick(s, p, reqHost, scheme)
+		want, wline, loc := im.nginxPick(s, p, reqHost, scheme)
 		var m match.Match
 		req := detour.Request{Method: "GET", Scheme: scheme, Host: reqHost, Path: p}
 		got := ""
@@ -62,8 +62,11 @@ func (im *nginxImporter) selfCheck(s *nginxServer, rules []Rule, host string) {
 		}
 		seen[key] = true
 		d := s.d
-		if wline > 0 {
+		switch {
+		case wline > 0:
 			d = &Directive{File: strings.SplitN(want, ":", 2)[0], Line: wline}
+		case loc != nil:
+			d = loc.d
 		}
 		switch {
 		case want == "":
@@ -129,24 +132,31 @@ func (im *nginxImporter) samplePaths(s *nginxServer, drs []detour.Rule) []string
 }
 
 // nginxPick runs nginx's processing of s for a GET of path and returns
-// "file:line" of the directive that redirects (or answers 410), "" when
-// nginx serves content or answers 404.
-func (im *nginxImporter) nginxPick(s *nginxServer, path, host, scheme string) (string, int) {
+// "file:line" of the directive that redirects (or answers 410) and its
+// line, or "" when nginx serves content or answers 404; and the location
+// nginx chose, if any.
+func (im *nginxImporter) nginxPick(s *nginxServer, path, host, scheme string) (string, int, *nginxLocation) {
 	for _, a := range s.actions {
 		if o, ok := im.nginxRuns(a, path, host, scheme); ok {
-			return o, a.Line
+			if o == "" {
+				return "", 0, nil
+			}
+			return o, lineOf(o), nil
 		}
 	}
 	l := nginxSelect(s, path)
 	if l == nil {
-		return "", 0
+		return "", 0, nil
 	}
 	for _, a := range l.actions {
 		if o, ok := im.nginxRuns(a, path, host, scheme); ok {
-			return o, lineOf(o)
+			if o == "" {
+				return "", 0, l
+			}
+			return o, lineOf(o), l
 		}
 	}
-	return "", 0
+	return "", 0, l
 }
 
 func lineOf(o string) int {
