@@ -200,11 +200,25 @@ func ImportApache(name string, fr FileReader) (*Result, error) {
 	im := &apacheImporter{htaccess: strings.HasSuffix(name, ".htaccess")}
 	doc := &Doc{Header: "Imported from Apache configuration " + filepath.Base(name) + " by detour import.\n" +
 		"Apache runs mod_rewrite before mod_alias: RewriteRules come first, then Redirects, in file order.",
-		FirstMatch: true}
+		FirstMatch: true, MergeSlashes: !mergeSlashesOff(ds)}
 	im.top(ds, doc)
 	im.findings = append(im.findings, doc.check()...)
 	relOrigins(doc, filepath.Dir(name))
 	return &Result{YAML: Emit(doc), Findings: im.findings}, nil
+}
+
+// mergeSlashesOff reports whether the configuration says MergeSlashes
+// Off (Apache merges runs of slashes by default).
+func mergeSlashesOff(ds []*ApacheDirective) bool {
+	for _, d := range ds {
+		if strings.EqualFold(d.Name, "MergeSlashes") && len(d.Args) == 1 && strings.EqualFold(d.Args[0], "off") {
+			return true
+		}
+		if d.Block != nil && mergeSlashesOff(d.Block) {
+			return true
+		}
+	}
+	return false
 }
 
 type apacheImporter struct {

@@ -133,6 +133,9 @@ type Doc struct {
 	Header string
 	// FirstMatch sets order: first-match.
 	FirstMatch bool
+	// MergeSlashes sets merge_slashes: true, as nginx and Apache merge
+	// runs of slashes before they match.
+	MergeSlashes bool
 	// Rules and Tables in the order they are written.
 	Rules  []Rule
 	Tables []Table

@@ -21,6 +21,9 @@ func Emit(d *Doc) []byte {
 	if d.FirstMatch {
 		addPair(root, "order", str("first-match"))
 	}
+	if d.MergeSlashes {
+		addPair(root, "merge_slashes", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+	}
 	rules := &yaml.Node{Kind: yaml.SequenceNode}
 	seen := make(map[string]int)
 	for _, r := range d.Rules {

@@ -20,7 +20,7 @@ func ExportFormats() []string { return []string{"nginx", "apache", "caddy"} }
 // "caddy"). What the format cannot express is left out and reported;
 // the configuration answers everything else as detour would.
 func Export(format string, set *ruleset.Set) ([]byte, Findings, error) {
-	x := &exporter{format: format}
+	x := &exporter{format: format, keepSlashes: !set.MergeSlashes}
 	rules := x.flatten(set)
 	var out []byte
 	switch format {
@@ -39,6 +39,9 @@ func Export(format string, set *ruleset.Set) ([]byte, Findings, error) {
 type exporter struct {
 	format   string
 	findings Findings
+	// keepSlashes is true when the rule set does not merge slashes, which
+	// nginx and Apache do by default.
+	keepSlashes bool
 }
 
 func (x *exporter) lost(r *detour.Rule, format string, args ...any) {

@@ -13,6 +13,12 @@ import (
 func (x *exporter) apache(rules []*xrule) []byte {
 	var b strings.Builder
 	b.WriteString("# Written by detour export --to apache. Needs mod_rewrite.\n")
+	if x.keepSlashes {
+		// Apache merges runs of slashes unless told otherwise, and the
+		// setting takes effect in the server config only.
+		b.WriteString("MergeSlashes Off\n")
+		x.findings = append(x.findings, Finding{Message: "Apache merges a run of slashes at the start of the path whatever MergeSlashes says (//a is matched as /a); detour, without merge_slashes, does not"})
+	}
 	b.WriteString("<VirtualHost *:80>\n    RewriteEngine On\n")
 	rules = x.plainScheme(rules)
 	ordered := slices.Clone(rules)

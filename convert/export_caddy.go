@@ -13,6 +13,9 @@ import (
 func (x *exporter) caddy(rules []*xrule) []byte {
 	var b strings.Builder
 	b.WriteString("# Written by detour export --to caddy.\n:80 {\n\troute {\n")
+	if x.keepSlashes {
+		x.findings = append(x.findings, Finding{Message: "Caddy matches the cleaned path, runs of slashes merged (/a//b is matched as /a/b); detour, without merge_slashes, does not"})
+	}
 	rules = x.plainScheme(rules)
 	ordered := slices.Clone(rules)
 	slices.SortStableFunc(ordered, func(a, b *xrule) int { return tierOf(b.r.Host) - tierOf(a.r.Host) })

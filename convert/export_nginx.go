@@ -39,6 +39,9 @@ func (x *exporter) nginx(rules []*xrule) []byte {
 		} else {
 			fmt.Fprintf(&b, "    listen 80;\n    server_name %s;\n", h)
 		}
+		if x.keepSlashes {
+			b.WriteString("    merge_slashes off;\n")
+		}
 		leading := true
 		seen := make(map[string]bool)
 		for _, xr := range tierRules(kept, h) {

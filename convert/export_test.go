@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,14 +71,19 @@ func (x *exportCase) leftOut(src detour.Source) bool {
 }
 
 // roundTrip compares detour serving each exported set with the real
-// server running the export.
-func roundTrip(t *testing.T, cases []*exportCase) {
+// server running the export. With mergesSlashes, the server merges runs
+// of slashes whatever the configuration says (Caddy: the exporter notes
+// it), so requests with them are left out unless the set merges too.
+func roundTrip(t *testing.T, cases []*exportCase, mergesSlashes bool) {
 	t.Helper()
 	total := 0
 	for _, x := range cases {
 		t.Run(x.name, func(t *testing.T) {
 			set := x.exported()
 			reqs := setRequests(set, []string{"default.test"})
+			if mergesSlashes && !set.MergeSlashes {
+				reqs = slices.DeleteFunc(reqs, func(r request) bool { return strings.Contains(r.target, "//") })
+			}
 			dPlain, dSecure := serveSet(t, set)
 			total += compare(t, &x.corpusCase, reqs, 0, dPlain, dSecure)
 			if t.Failed() {
@@ -119,7 +125,7 @@ func TestExportNginx(t *testing.T) {
 	}
 	startProc(t, bin, "-p", tmp, "-c", main, "-g", "daemon off; master_process off;")
 	waitPorts(t, httpPorts(cases), filepath.Join(tmp, "error.log"))
-	roundTrip(t, cases)
+	roundTrip(t, cases, false)
 }
 
 func TestExportApache(t *testing.T) {
@@ -147,7 +153,7 @@ func TestExportApache(t *testing.T) {
 	}
 	startProc(t, bin, "-X", "-f", main)
 	waitPorts(t, httpPorts(cases), filepath.Join(tmp, "error.log"))
-	roundTrip(t, cases)
+	roundTrip(t, cases, false)
 }
 
 // caddySiteRE finds the site address the Caddy exporter writes.
@@ -180,7 +186,7 @@ func TestExportCaddy(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", tmp)
 	startProc(t, bin, "run", "--adapter", "caddyfile", "--config", main)
 	waitPorts(t, httpPorts(cases), filepath.Join(tmp, "none"))
-	roundTrip(t, cases)
+	roundTrip(t, cases, true)
 }
 
 func httpPorts(cases []*exportCase) []int {

@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -47,9 +48,9 @@ func importNginxData(data []byte, name string, fr FileReader) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	im := &nginxImporter{file: filepath.Base(name), findings: fs, maps: make(map[string]*nginxMap)}
+	im := &nginxImporter{file: filepath.Base(name), findings: fs, maps: make(map[string]*nginxMap), merge: true}
 	im.top(ds)
-	doc := &Doc{Header: "Imported from nginx configuration " + filepath.Base(name) + " by detour import.\n" +
+	doc := &Doc{MergeSlashes: im.merge, Header: "Imported from nginx configuration " + filepath.Base(name) + " by detour import.\n" +
 		"Priorities reproduce nginx's order: server rewrites, = locations, ^~, regex locations, prefixes."}
 	im.convert(doc)
 	im.findings = append(im.findings, doc.check()...)
@@ -65,6 +66,9 @@ type nginxImporter struct {
 	tables   []TableFile
 	// rowRules are the rows of tables as exact rules, for selfCheck.
 	rowRules []Rule
+	// merge is nginx's merge_slashes (on unless the configuration says
+	// off).
+	merge bool
 }
 
 // nginxServer is one server block.
@@ -114,6 +118,8 @@ func (im *nginxImporter) top(ds []*Directive) {
 			"worker_rlimit_nofile", "pcre_jit", "daemon", "master_process", "env":
 		case "server":
 			im.server(d)
+		case "merge_slashes":
+			im.mergeSlashes(d)
 		case "map":
 			im.mapBlock(d)
 		case "location", "return", "rewrite", "if", "listen", "server_name", "set":
@@ -129,6 +135,17 @@ func (im *nginxImporter) top(ds []*Directive) {
 	if len(loose) > 0 {
 		im.server(&Directive{Name: "server", Block: loose, File: loose[0].File, Line: loose[0].Line})
 	}
+}
+
+// mergeSlashes reads merge_slashes; detour's applies to the whole rule
+// set, so a server that differs from the rest is reported.
+func (im *nginxImporter) mergeSlashes(d *Directive) {
+	on := len(d.Args) == 1 && d.Args[0] == "on"
+	if len(im.servers) > 0 && on != im.merge {
+		im.lost(d, "merge_slashes differs between servers; detour's merge_slashes applies to the whole rule set (%v)", im.merge)
+		return
+	}
+	im.merge = on
 }
 
 func (im *nginxImporter) mapBlock(d *Directive) {
@@ -193,6 +210,8 @@ func (im *nginxImporter) server(d *Directive) {
 					s.hosts = append(s.hosts, n)
 				}
 			}
+		case "merge_slashes":
+			im.mergeSlashes(x)
 		case "location":
 			im.location(s, x, "")
 		case "return", "rewrite", "if", "set", "break":
@@ -481,7 +500,10 @@ func (im *nginxImporter) emitTarget(doc *Doc, d *Directive, c emitCtx, code int,
 		From: from, To: to, Status: code, Query: t.query, Priority: c.priority, CaseInsensitive: c.ci})
 }
 
-var errNeedScheme = fmt.Errorf("the target needs the request's scheme")
+var errNeedScheme = errors.New("the target needs the request's scheme")
+
+// rawURINote is the note of every target with $request_uri.
+const rawURINote = "$request_uri is the path as the client sent it (//a/./b stays so); detour sends the normalised path (/a/b), with the query"
 
 type target struct {
 	to    string
@@ -562,6 +584,7 @@ func nginxTarget(url string, c emitCtx, rewrite bool) (target, error) {
 				return t, fmt.Errorf("target %q: $request_uri after a \"?\" cannot be expressed", url)
 			}
 			hasArgs = true
+			notes = append(notes, rawURINote)
 			if appendArgs {
 				notes = append(notes, "nginx appends the query a second time after $request_uri in a rewrite (…?a=1?a=1); detour sends it once")
 			}
@@ -998,11 +1021,17 @@ func inlinePath(from, to string) (string, string, bool) {
 		}
 		// The group starts after the path's first slash: a capture may
 		// not follow the authority at once.
-		body, ok := strings.CutPrefix(re, "^/")
-		if !ok {
+		if body, ok := strings.CutPrefix(re, "^/"); ok {
+			return prefix + "^/((?:" + body + ")(?s:.*))", strings.Replace(to, "{path}", "/$1", 1), true
+		}
+		// An unanchored regex whose matches begin with something other
+		// than "/" never matches at the path's first byte: the group
+		// may start after it.
+		rx, err := regexp.Compile(re)
+		if lit, _ := rx.LiteralPrefix(); err != nil || lit == "" || lit[0] == '/' || prefix == "~*" {
 			return "", "", false
 		}
-		return prefix + "^/((?:" + body + ")(?s:.*))", strings.Replace(to, "{path}", "/$1", 1), true
+		return prefix + "^/((?s:.*?)(?:" + re + ")(?s:.*))$", strings.Replace(to, "{path}", "/$1", 1), true
 	}
 	return "", "", false
 }
