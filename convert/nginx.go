@@ -48,11 +48,13 @@ func importNginxData(data []byte, name string, fr FileReader) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	im := &nginxImporter{file: filepath.Base(name), findings: fs, maps: make(map[string]*nginxMap), merge: true}
+	im := &nginxImporter{file: filepath.Base(name), findings: fs, maps: make(map[string]*nginxMap), merge: true,
+		mapTables: make(map[string]*mapTable)}
 	im.top(ds)
 	doc := &Doc{MergeSlashes: im.merge, Header: "Imported from nginx configuration " + filepath.Base(name) + " by detour import.\n" +
 		"Priorities reproduce nginx's order: server rewrites, = locations, ^~, regex locations, prefixes."}
 	im.convert(doc)
+	im.emitTables(doc)
 	im.findings = append(im.findings, doc.check()...)
 	relOrigins(doc, filepath.Dir(name))
 	return &Result{YAML: Emit(doc), Tables: im.tables, Findings: im.findings}, nil
@@ -69,6 +71,9 @@ type nginxImporter struct {
 	// merge is nginx's merge_slashes (on unless the configuration says
 	// off).
 	merge bool
+	// mapTables gathers the rows of each map's table, in mapOrder.
+	mapTables map[string]*mapTable
+	mapOrder  []string
 }
 
 // nginxServer is one server block.
@@ -925,12 +930,44 @@ func (im *nginxImporter) mapIf(doc *Doc, d, ret *Directive, name string, c emitC
 				To: r[1], Status: code, Query: detour.QueryDrop, CaseInsensitive: true})
 		}
 	}
+	// One table per map: a table file may be named once, so the rows of
+	// each host the map serves carry it in a full-URL from column.
 	fname := strings.TrimPrefix(name, "$") + ".csv"
-	if report || !tableNamed(im.tables, fname) {
-		im.tables = append(im.tables, TableFile{Name: fname, Data: csvTable(rows)})
+	acc := im.mapTables[fname]
+	if acc == nil {
+		acc = &mapTable{t: Table{Origin: origin(m.d.File, m.d.Line), File: TableFile{Name: fname},
+			Status: code, Query: detour.QueryDrop, CaseInsensitive: true}}
+		im.mapTables[fname] = acc
+		im.mapOrder = append(im.mapOrder, fname)
 	}
-	doc.Tables = append(doc.Tables, Table{Origin: origin(m.d.File, m.d.Line), File: TableFile{Name: fname},
-		Host: c.host, Status: code, Query: detour.QueryDrop, CaseInsensitive: true})
+	for _, r := range rows {
+		from := r[0]
+		if c.host != "" {
+			from = "http://" + c.host + from
+		}
+		st := ""
+		if code != acc.t.Status {
+			st = strconv.Itoa(code)
+		}
+		acc.rows = append(acc.rows, [3]string{from, r[1], st})
+	}
+}
+
+// mapTable is the table of one map, gathered over the servers that use
+// it.
+type mapTable struct {
+	t    Table
+	rows [][3]string
+}
+
+// emitTables adds the gathered map tables to doc and the result.
+func (im *nginxImporter) emitTables(doc *Doc) {
+	for _, name := range im.mapOrder {
+		acc := im.mapTables[name]
+		acc.t.File.Data = csvTable(acc.rows)
+		doc.Tables = append(doc.Tables, acc.t)
+		im.tables = append(im.tables, acc.t.File)
+	}
 }
 
 // hasExactEntries reports whether map m has string keys.
@@ -943,14 +980,6 @@ func hasExactEntries(m *nginxMap) bool {
 	return false
 }
 
-func tableNamed(ts []TableFile, name string) bool {
-	for _, t := range ts {
-		if t.Name == name {
-			return true
-		}
-	}
-	return false
-}
 
 // exactFrom writes path p as an exact detour pattern, as a regex when it
 // holds characters detour would read as a pattern.
