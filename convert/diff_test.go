@@ -209,8 +209,10 @@ func hostless(set *ruleset.Set) bool {
 		}
 	}
 	for _, tb := range set.Tables {
-		if tb.Host == "" {
-			return true
+		for _, row := range tb.Rows {
+			if tb.Host == "" && row.Host == "" {
+				return true
+			}
 		}
 	}
 	return false

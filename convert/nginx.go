@@ -980,7 +980,6 @@ func hasExactEntries(m *nginxMap) bool {
 	return false
 }
 
-
 // exactFrom writes path p as an exact detour pattern, as a regex when it
 // holds characters detour would read as a pattern.
 func exactFrom(p string) string {
