@@ -339,6 +339,9 @@ type emitCtx struct {
 	// alone is true when the directive is the server's only rewrite-module
 	// directive: nothing competes with a table's rows (priority 0).
 	alone bool
+	// report is true for the server's first host: the rules of its other
+	// hosts repeat the same directives, and their findings would too.
+	report bool
 }
 
 func (im *nginxImporter) serverRules(doc *Doc, s *nginxServer, host, scheme string) {
@@ -348,18 +351,17 @@ func (im *nginxImporter) serverRules(doc *Doc, s *nginxServer, host, scheme stri
 			fixed = sc
 		}
 	}
-	base := emitCtx{host: host, scheme: scheme, fixedScheme: fixed}
+	base := emitCtx{host: host, scheme: scheme, fixedScheme: fixed, report: host == serverHosts(s)[0]}
 	n := len(s.actions)
 	for _, l := range s.locs {
 		n += len(l.actions)
 	}
 	base.alone = n == 1
-	report := host == serverHosts(s)[0]
 	for i, a := range s.actions {
 		c := base
 		c.priority = prioServer - i
 		c.from = "/*"
-		im.action(doc, a, c, report, nil)
+		im.action(doc, a, c, nil)
 	}
 	for _, l := range s.locs {
 		c := base
@@ -370,7 +372,7 @@ func (im *nginxImporter) serverRules(doc *Doc, s *nginxServer, host, scheme stri
 			c.exactPath = l.path
 		case "^~", "":
 			if len(l.path) > maxPrefixLen {
-				if report {
+				if c.report {
 					im.lost(l.d, "a prefix longer than %d bytes is not supported", maxPrefixLen)
 				}
 				continue
@@ -382,7 +384,7 @@ func (im *nginxImporter) serverRules(doc *Doc, s *nginxServer, host, scheme stri
 			}
 		case "~", "~*":
 			if _, err := regexp.Compile(l.path); err != nil {
-				if report {
+				if c.report {
 					im.lost(l.d, "location regex %q is not valid RE2 (Go) syntax: %v", l.path, err)
 				}
 				continue
@@ -400,25 +402,25 @@ func (im *nginxImporter) serverRules(doc *Doc, s *nginxServer, host, scheme stri
 			if a.Name == "rewrite" && l.mod != "=" {
 				ac.priority = c.priority + min(prioPerByte-1, n-j)
 			}
-			im.action(doc, a, ac, report, l)
+			im.action(doc, a, ac, l)
 		}
 	}
 }
 
 // action converts one rewrite-module directive.
-func (im *nginxImporter) action(doc *Doc, d *Directive, c emitCtx, report bool, l *nginxLocation) {
+func (im *nginxImporter) action(doc *Doc, d *Directive, c emitCtx, l *nginxLocation) {
 	lost := func(format string, args ...any) {
-		if report {
+		if c.report {
 			im.lost(d, format, args...)
 		}
 	}
 	switch d.Name {
 	case "return":
-		im.returnRule(doc, d, c, report)
+		im.returnRule(doc, d, c)
 	case "rewrite":
-		im.rewriteRule(doc, d, c, report, l)
+		im.rewriteRule(doc, d, c, l)
 	case "if":
-		im.ifBlock(doc, d, c, report)
+		im.ifBlock(doc, d, c)
 	case "set":
 		lost("set is not supported")
 	case "break":
@@ -426,9 +428,9 @@ func (im *nginxImporter) action(doc *Doc, d *Directive, c emitCtx, report bool, 
 	}
 }
 
-func (im *nginxImporter) returnRule(doc *Doc, d *Directive, c emitCtx, report bool) {
+func (im *nginxImporter) returnRule(doc *Doc, d *Directive, c emitCtx) {
 	lost := func(format string, args ...any) {
-		if report {
+		if c.report {
 			im.lost(d, format, args...)
 		}
 	}
@@ -466,36 +468,36 @@ func (im *nginxImporter) returnRule(doc *Doc, d *Directive, c emitCtx, report bo
 		lost("return %d without a URL", code)
 		return
 	}
-	im.emitTarget(doc, d, c, code, url, false, report)
+	im.emitTarget(doc, d, c, code, url, false)
 }
 
 // emitTarget converts an nginx target with variables and adds the rule,
 // once per scheme when the target needs the request's scheme and the rule
 // cannot say {scheme}.
-func (im *nginxImporter) emitTarget(doc *Doc, d *Directive, c emitCtx, code int, url string, rewrite bool, report bool) {
+func (im *nginxImporter) emitTarget(doc *Doc, d *Directive, c emitCtx, code int, url string, rewrite bool) {
 	t, err := nginxTarget(url, c, rewrite)
 	if err == errNeedScheme {
 		for _, sc := range []string{"http", "https"} {
 			cc := c
 			cc.scheme, cc.fixedScheme = sc, sc
-			im.emitTarget(doc, d, cc, code, url, rewrite, report)
+			im.emitTarget(doc, d, cc, code, url, rewrite)
 		}
 		return
 	}
 	if err != nil {
-		if report {
+		if c.report {
 			im.lost(d, "%v", err)
 		}
 		return
 	}
-	if t.note != "" && report {
+	if t.note != "" && c.report {
 		im.note(d, "%s", t.note)
 	}
 	from, to := c.from, t.to
 	if needsInlinePath(to) {
 		var ok bool
 		if from, to, ok = inlinePath(from, to); !ok {
-			if report {
+			if c.report {
 				im.lost(d, "target %q: the request path after a fixed host cannot be expressed for this location", url)
 			}
 			return
@@ -662,9 +664,9 @@ func varName(s string) (string, int) {
 	return s[:n], n
 }
 
-func (im *nginxImporter) rewriteRule(doc *Doc, d *Directive, c emitCtx, report bool, l *nginxLocation) {
+func (im *nginxImporter) rewriteRule(doc *Doc, d *Directive, c emitCtx, l *nginxLocation) {
 	lost := func(format string, args ...any) {
-		if report {
+		if c.report {
 			im.lost(d, format, args...)
 		}
 	}
@@ -703,7 +705,7 @@ func (im *nginxImporter) rewriteRule(doc *Doc, d *Directive, c emitCtx, report b
 		for k := len(m) - 1; k >= 1; k-- {
 			repl = strings.ReplaceAll(repl, "$"+strconv.Itoa(k), m[k])
 		}
-		im.emitTarget(doc, d, c, code, repl, true, report)
+		im.emitTarget(doc, d, c, code, repl, true)
 		return
 	}
 	if l != nil && matchesAll(re) {
@@ -713,16 +715,16 @@ func (im *nginxImporter) rewriteRule(doc *Doc, d *Directive, c emitCtx, report b
 			repl = strings.ReplaceAll(repl, "$1", "$uri")
 		}
 		c.ncap = 0
-		im.emitTarget(doc, d, c, code, repl, true, report)
+		im.emitTarget(doc, d, c, code, repl, true)
 		return
 	}
-	if l != nil && report && !rewriteWithin(re, l) {
+	if l != nil && c.report && !rewriteWithin(re, l) {
 		im.lost(d, "detour applies this rewrite to every path its regex matches; nginx only to requests that select location %s (line %d)", l.path, l.d.Line)
 	}
 	c.from = "~" + re
 	c.ci = false
 	c.ncap = rx.NumSubexp()
-	im.emitTarget(doc, d, c, code, repl, true, report)
+	im.emitTarget(doc, d, c, code, repl, true)
 }
 
 // matchesAll reports whether a rewrite regex matches every path, with
@@ -778,9 +780,9 @@ func regexLiteralPrefix(re string) string {
 
 // ifBlock converts "if (cond) { return …; }": $host and $scheme
 // comparisons, and a map variable (a bulk table).
-func (im *nginxImporter) ifBlock(doc *Doc, d *Directive, c emitCtx, report bool) {
+func (im *nginxImporter) ifBlock(doc *Doc, d *Directive, c emitCtx) {
 	lost := func(format string, args ...any) {
-		if report {
+		if c.report {
 			im.lost(d, format, args...)
 		}
 	}
@@ -794,21 +796,21 @@ func (im *nginxImporter) ifBlock(doc *Doc, d *Directive, c emitCtx, report bool)
 	ret := d.Block[0]
 	switch {
 	case len(f) == 1 && strings.HasPrefix(f[0], "$"):
-		im.mapIf(doc, d, ret, strings.TrimPrefix(f[0], "$"), c, report)
+		im.mapIf(doc, d, ret, strings.TrimPrefix(f[0], "$"), c)
 	case len(f) == 3 && f[1] == "=" && (f[0] == "$host" || f[0] == "$http_host"):
 		h := strings.ToLower(strings.Trim(f[2], `"'`))
 		if c.host != "" && c.host != h {
 			return // this server's host never equals h
 		}
 		c.host = h
-		im.returnRule(doc, ret, c, report)
+		im.returnRule(doc, ret, c)
 	case len(f) == 3 && f[1] == "=" && f[0] == "$scheme":
 		sc := strings.Trim(f[2], `"'`)
 		if c.fixedScheme != "" && c.fixedScheme != sc {
 			return
 		}
 		c.scheme, c.fixedScheme = sc, sc
-		im.returnRule(doc, ret, c, report)
+		im.returnRule(doc, ret, c)
 	default:
 		lost("if (%s): only ($host = name), ($scheme = http|https) and a map variable can be expressed", cond)
 	}
@@ -816,9 +818,9 @@ func (im *nginxImporter) ifBlock(doc *Doc, d *Directive, c emitCtx, report bool)
 
 // mapIf converts "if ($var) { return 30x $var; }" over "map $uri $var":
 // a table of exact rows (regex entries become regex rules).
-func (im *nginxImporter) mapIf(doc *Doc, d, ret *Directive, name string, c emitCtx, report bool) {
+func (im *nginxImporter) mapIf(doc *Doc, d, ret *Directive, name string, c emitCtx) {
 	lost := func(x *Directive, format string, args ...any) {
-		if report {
+		if c.report {
 			im.lost(x, format, args...)
 		}
 	}
@@ -840,7 +842,7 @@ func (im *nginxImporter) mapIf(doc *Doc, d, ret *Directive, name string, c emitC
 		lost(m.d, "map %s: only maps over $uri or $request_uri can be expressed", m.source)
 		return
 	}
-	if m.source == "$request_uri" && report {
+	if m.source == "$request_uri" && c.report {
 		im.note(m.d, "map over $request_uri: nginx compares the query too, so /old?x=1 misses the entry /old; detour matches the path whatever the query and keeps the query")
 	}
 	var rows [][3]string
@@ -868,7 +870,7 @@ func (im *nginxImporter) mapIf(doc *Doc, d, ret *Directive, name string, c emitC
 			if ci {
 				cc.from = "~*" + re
 			}
-			im.emitTarget(doc, e, cc, code, val, false, report)
+			im.emitTarget(doc, e, cc, code, val, false)
 			continue
 		}
 		if key == "\\default" {
@@ -900,10 +902,10 @@ func (im *nginxImporter) mapIf(doc *Doc, d, ret *Directive, name string, c emitC
 		if useTable {
 			cc.priority = -2 // below the rows and the regex entries
 		}
-		if report {
+		if c.report {
 			im.note(m.d, "the map's default %q answers every other path: a /* rule", m.def)
 		}
-		im.emitTarget(doc, m.d, cc, code, m.def, false, report)
+		im.emitTarget(doc, m.d, cc, code, m.def, false)
 	}
 	if len(rows) == 0 {
 		return
