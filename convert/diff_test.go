@@ -161,6 +161,9 @@ func setRequests(set *ruleset.Set, defHosts []string) []request {
 					if (i+j)%4 == 1 {
 						add(request{method: "HEAD", scheme: sc, host: h, target: s})
 					}
+					if i == 0 && j == 0 {
+						add(request{method: "OPTIONS", scheme: sc, host: h, target: s})
+					}
 				}
 			}
 		}
@@ -268,10 +271,12 @@ func compare(t *testing.T, c *corpusCase, reqs []request, explicit int, dPlain, 
 			pits[name] = 0
 		}
 	}
-	rawURI := false // the import noted $request_uri: raw paths differ
+	rawURI := false  // the import noted $request_uri: raw paths differ
+	options := false // the import noted that detour does not redirect OPTIONS
 	if c.result != nil {
 		for _, f := range c.result.Findings {
 			rawURI = rawURI || strings.Contains(f.Message, "$request_uri is the path as the client sent it")
+			options = options || f.Message == convert.OptionsNote
 		}
 	}
 	for i, r := range list {
@@ -281,6 +286,9 @@ func compare(t *testing.T, c *corpusCase, reqs []request, explicit int, dPlain, 
 		}
 		want := ask(t, realBase, r, realPort)
 		got := ask(t, dBase, r, "")
+		if options && r.method == "OPTIONS" && want.kind != "none" {
+			want = answer{kind: "none", status: 404} // the documented difference
+		}
 		if rawURI && strings.Contains(r.target, "//") {
 			want.location = mergeSlashes(want.location)
 		}

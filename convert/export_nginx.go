@@ -42,6 +42,9 @@ func (x *exporter) nginx(rules []*xrule) []byte {
 		if x.keepSlashes {
 			b.WriteString("    merge_slashes off;\n")
 		}
+		// A rule without methods does not answer OPTIONS (a redirected
+		// CORS preflight fails); nginx rules here cannot list methods.
+		b.WriteString("    if ($request_method = OPTIONS) {\n        return 404;\n    }\n")
 		leading := true
 		seen := make(map[string]bool)
 		for _, xr := range tierRules(kept, h) {
