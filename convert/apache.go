@@ -226,7 +226,8 @@ type apacheImporter struct {
 	findings Findings
 }
 
-// apacheScope is the server config or one virtual host.
+// apacheScope is the server config, one virtual host, or one
+// per-directory context (a <Directory> section or an .htaccess file).
 type apacheScope struct {
 	d         *ApacheDirective
 	hosts     []string
@@ -234,6 +235,14 @@ type apacheScope struct {
 	rewrites  []*ApacheDirective // RewriteCond and RewriteRule, in order
 	redirects []*ApacheDirective
 	base      string // RewriteBase
+	docroot   string // DocumentRoot
+	// dir is the URL path of a per-directory context ("/", "/blog/"):
+	// its RewriteRule patterns see the path below it. Empty for server
+	// contexts.
+	dir string
+	// physical is a <Directory> section's folder.
+	physical string
+	dirs     []*apacheScope
 }
 
 func (im *apacheImporter) lost(d *ApacheDirective, format string, args ...any) {
@@ -246,6 +255,9 @@ func (im *apacheImporter) note(d *ApacheDirective, format string, args ...any) {
 
 func (im *apacheImporter) top(ds []*ApacheDirective, doc *Doc) {
 	main := &apacheScope{}
+	if im.htaccess {
+		main.dir = "/"
+	}
 	var vhosts []*apacheScope
 	im.collect(ds, main, &vhosts)
 	if len(vhosts) == 0 {
@@ -289,6 +301,21 @@ func (im *apacheImporter) collect(ds []*ApacheDirective, sc *apacheScope, vhosts
 			*vhosts = append(*vhosts, v)
 		case "ifmodule", "ifdefine", "ifversion":
 			im.collect(d.Block, sc, vhosts)
+		case "documentroot":
+			if len(d.Args) == 1 {
+				sc.docroot = filepath.Clean(d.Args[0])
+			}
+		case "directory":
+			if !containsRedirects(d.Block) {
+				continue
+			}
+			if len(d.Args) != 1 || sc.dir != "" || strings.HasPrefix(d.Args[0], "~") {
+				im.lost(d, "<Directory %s>: redirects inside it are not supported", strings.Join(d.Args, " "))
+				continue
+			}
+			dir := &apacheScope{d: d, physical: filepath.Clean(d.Args[0])}
+			im.collect(d.Block, dir, nil)
+			sc.dirs = append(sc.dirs, dir)
 		case "servername":
 			if len(d.Args) == 1 && sc.d != nil {
 				sc.hosts = append(sc.hosts, hostOnly(d.Args[0]))
@@ -369,6 +396,20 @@ func (im *apacheImporter) scopeRules(doc *Doc, sc *apacheScope, host string) {
 	}
 	for _, d := range sc.redirects {
 		im.redirect(doc, d, host)
+	}
+	// Per-directory rules run later (in Apache's fixup phase), after
+	// the server's rewrites and redirects.
+	for _, dir := range sc.dirs {
+		rel, err := filepath.Rel(sc.docroot, dir.physical)
+		if sc.docroot == "" || err != nil || !filepath.IsLocal(rel) && rel != "." {
+			im.lost(dir.d, "<Directory %s> is not the DocumentRoot (%s) or below it; its URL path is unknown", dir.physical, sc.docroot)
+			continue
+		}
+		dir.dir = "/"
+		if rel != "." {
+			dir.dir = "/" + filepath.ToSlash(rel) + "/"
+		}
+		im.scopeRules(doc, dir, host)
 	}
 }
 
@@ -556,13 +597,13 @@ func (im *apacheImporter) rewriteRule(doc *Doc, sc *apacheScope, d *ApacheDirect
 		im.lost(d, "pattern %q is not valid RE2 (Go) syntax: %v", pat, err)
 		return
 	}
-	if im.htaccess {
-		// Per-directory: the pattern sees the path without its leading
-		// slash.
+	if sc.dir != "" {
+		// Per-directory: the pattern sees the path below the
+		// directory, without its leading slash.
 		if strings.HasPrefix(pat, "^") {
-			pat = "^/" + pat[1:]
+			pat = "^" + regexp.QuoteMeta(sc.dir) + pat[1:]
 		} else {
-			pat = "^/.*?(?:" + pat + ")"
+			pat = "^" + regexp.QuoteMeta(sc.dir) + ".*?(?:" + pat + ")"
 		}
 	}
 	r.From = "~" + pat
@@ -583,11 +624,11 @@ func (im *apacheImporter) rewriteRule(doc *Doc, sc *apacheScope, d *ApacheDirect
 	if !ok {
 		return
 	}
-	if im.htaccess && !strings.HasPrefix(to, "/") && !strings.Contains(to, "://") {
+	if sc.dir != "" && !strings.HasPrefix(to, "/") && !strings.Contains(to, "://") {
 		base := sc.base
 		if base == "" {
-			base = "/"
-			im.note(d, "relative substitution without RewriteBase: Apache puts the directory's file-system path in the Location; detour uses /")
+			base = sc.dir
+			im.note(d, "relative substitution without RewriteBase: Apache puts the directory's file-system path in the Location; detour uses %s", sc.dir)
 		}
 		to = strings.TrimSuffix(base, "/") + "/" + to
 	}

@@ -298,6 +298,9 @@ func compare(t *testing.T, c *corpusCase, reqs []request, explicit int, dPlain, 
 				pits[name]++
 			}
 		}
+		if i < explicit && testing.Verbose() {
+			t.Logf("%s: real server %s, detour %s", r, want, got)
+		}
 		switch {
 		case r.differs != "":
 			if want.same(got) {
@@ -528,7 +531,13 @@ func TestApacheDifferential(t *testing.T) {
 			}
 			site = fmt.Sprintf("<VirtualHost 127.0.0.1:%d>\nDocumentRoot %s\n<Directory %s>\nAllowOverride All\nOptions FollowSymLinks\nRequire all granted\n</Directory>\n</VirtualHost>\n", c.http, docroot, docroot)
 		} else {
-			site = apacheSite(site, c.http, c.https, cert, key)
+			// "@DOCROOT@" in a configuration stands for a folder of its
+			// own, so that <Directory> sections apply.
+			docroot := filepath.Join(tmp, "htdocs", c.name)
+			if err := os.MkdirAll(filepath.Join(docroot, "blog"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			site = apacheSite(strings.ReplaceAll(site, "@DOCROOT@", docroot), c.http, c.https, cert, key)
 		}
 		name := filepath.Join(tmp, c.name+".site")
 		if err := os.WriteFile(name, []byte(site), 0o644); err != nil {
