@@ -12,6 +12,18 @@ import (
 	"github.com/detourhttp/detour"
 )
 
+// isWord reports whether s is a column name such as from, old_url or
+// "Source URL".
+func isWord(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == ' ') {
+			return false
+		}
+	}
+	return true
+}
+
 // ImportCSV converts a CSV file of from,to[,status] rows, with or
 // without a header row, into exact rules in file order. A row without a
 // status gets detour's default, 307. From may be a path or a full URL
@@ -43,6 +55,9 @@ func ImportCSV(r io.Reader, name string) (*Result, error) {
 		if first {
 			first = false
 			if len(rec) > 0 && rec[0] != "" && !strings.HasPrefix(rec[0], "/") && !strings.Contains(rec[0], "://") {
+				if !isWord(rec[0]) {
+					fs = append(fs, Finding{File: name, Line: line, Message: fmt.Sprintf("the first row (%s) is read as a header row", strings.Join(rec, ","))})
+				}
 				continue // a header row
 			}
 		}

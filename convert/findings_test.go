@@ -49,6 +49,7 @@ func TestFindings(t *testing.T) {
 		{"apache no RewriteBase", "apache", ".htaccess", "RewriteEngine On\nRewriteRule ^a$ b [R=301,L]", 2, false, "without RewriteBase"},
 		{"netlify condition", "netlify", "_redirects", "/a /b 302 Country=us", 1, true, "conditions Country=us"},
 		{"csv bad status", "csv", "r.csv", "/a,/b,200", 1, true, "status \"200\""},
+		{"csv odd header", "csv", "r.csv", "example.com/a,/b\n/c,/d", 1, false, "read as a header row"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			name := "/in/" + tc.file
