@@ -1,16 +1,3 @@
-// Package convert imports redirects from nginx, Apache, Netlify and CSV
-// into detour's native rules format, and exports a detour rule set as
-// nginx, Apache or Caddy configuration (SPEC §6).
-//
-// An importer never drops what it cannot express silently: every such
-// directive becomes a Finding naming the file and line. A Finding that
-// marks something left out (Lost) makes the import incomplete; one that
-// only notes where detour deliberately answers otherwise than the
-// original server (a known pitfall such as nginx appending the query a
-// second time) does not.
-//
-// The package reads configuration files (an nginx include pulls in
-// others) but does no other I/O; it knows nothing of HTTP servers.
 package convert
 
 import (
