@@ -778,8 +778,11 @@ func regexLiteralPrefix(re string) string {
 	return b.String()
 }
 
-// ifBlock converts "if (cond) { return …; }": $host and $scheme
-// comparisons, and a map variable (a bulk table).
+// ifBlock converts "if (cond) { return …; }": a map variable (a bulk
+// table); $host compared (=, !=, ~, ~*, !~, !~*), decided at import for
+// a server's exact host (a regex's captures filled in), or made the
+// rule's host; $scheme compared, decided for a server with one scheme or
+// made the rule's scheme.
 func (im *nginxImporter) ifBlock(doc *Doc, d *Directive, c emitCtx) {
 	lost := func(format string, args ...any) {
 		if c.report {
@@ -794,25 +797,95 @@ func (im *nginxImporter) ifBlock(doc *Doc, d *Directive, c emitCtx) {
 		return
 	}
 	ret := d.Block[0]
-	switch {
-	case len(f) == 1 && strings.HasPrefix(f[0], "$"):
+	if len(f) == 1 && strings.HasPrefix(f[0], "$") {
 		im.mapIf(doc, d, ret, strings.TrimPrefix(f[0], "$"), c)
-	case len(f) == 3 && f[1] == "=" && (f[0] == "$host" || f[0] == "$http_host"):
-		h := strings.ToLower(strings.Trim(f[2], `"'`))
-		if c.host != "" && c.host != h {
-			return // this server's host never equals h
+		return
+	}
+	if len(f) != 3 {
+		lost("if (%s): only comparisons of $host or $scheme and a map variable can be expressed", cond)
+		return
+	}
+	v, op, val := f[0], f[1], strings.Trim(f[2], `"'`)
+	switch v {
+	case "$host", "$http_host", "$server_name":
+		im.ifHost(doc, d, ret, op, val, c)
+	case "$scheme":
+		switch {
+		case op != "=" && op != "!=":
+			lost("if (%s): $scheme is compared with = or != only", cond)
+		case c.fixedScheme != "":
+			if (c.fixedScheme == val) == (op == "=") {
+				im.returnRule(doc, ret, c)
+			}
+		default:
+			sc := val
+			if op == "!=" {
+				sc = map[string]string{"http": "https", "https": "http"}[val]
+			}
+			if sc == "" {
+				lost("if (%s): the scheme is http or https", cond)
+				return
+			}
+			c.scheme, c.fixedScheme = sc, sc
+			im.returnRule(doc, ret, c)
 		}
-		c.host = h
-		im.returnRule(doc, ret, c)
-	case len(f) == 3 && f[1] == "=" && f[0] == "$scheme":
-		sc := strings.Trim(f[2], `"'`)
-		if c.fixedScheme != "" && c.fixedScheme != sc {
+	default:
+		lost("if (%s): only comparisons of $host or $scheme and a map variable can be expressed", cond)
+	}
+}
+
+// ifHost converts "if ($host OP value)". For a server's exact host the
+// condition is decided now; "=" on a host-less or wildcard server makes
+// value the rule's host.
+func (im *nginxImporter) ifHost(doc *Doc, d, ret *Directive, op, val string, c emitCtx) {
+	lost := func(format string, args ...any) {
+		if c.report {
+			im.lost(d, format, args...)
+		}
+	}
+	exact := c.host != "" && !strings.HasPrefix(c.host, "*.")
+	switch op {
+	case "=", "!=":
+		h := strings.ToLower(val)
+		switch {
+		case exact:
+			if (c.host == h) == (op == "=") {
+				im.returnRule(doc, ret, c)
+			}
+		case op == "=" && (c.host == "" || strings.HasSuffix(h, c.host[1:])):
+			c.host = h
+			im.returnRule(doc, ret, c)
+		case op == "=":
+			// a wildcard server whose names never equal h
+		default:
+			lost("if ($host != %s) on a server without exact names cannot be expressed", val)
+		}
+	case "~", "~*", "!~", "!~*":
+		if !exact {
+			lost("if ($host %s %s) on a server without exact names cannot be expressed", op, val)
 			return
 		}
-		c.scheme, c.fixedScheme = sc, sc
-		im.returnRule(doc, ret, c)
+		re := val
+		if strings.HasSuffix(op, "*") {
+			re = "(?i)" + re
+		}
+		rx, err := regexp.Compile(re)
+		if err != nil {
+			lost("if ($host %s %s): the regex is not valid RE2 (Go) syntax: %v", op, val, err)
+			return
+		}
+		m := rx.FindStringSubmatch(c.host)
+		if (m != nil) != !strings.HasPrefix(op, "!") {
+			return // never true for this host
+		}
+		r := *ret
+		r.Args = append([]string(nil), ret.Args...)
+		for k := len(m) - 1; k >= 1; k-- {
+			r.Args[len(r.Args)-1] = strings.ReplaceAll(r.Args[len(r.Args)-1], "$"+strconv.Itoa(k), m[k])
+		}
+		im.returnRule(doc, &r, c)
 	default:
-		lost("if (%s): only ($host = name), ($scheme = http|https) and a map variable can be expressed", cond)
+		lost("if ($host %s %s): operator not understood", op, val)
 	}
 }
 
