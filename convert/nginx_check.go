@@ -203,10 +203,10 @@ func (im *nginxImporter) nginxRuns(a *Directive, path, host, scheme string) (str
 		}
 		ok := false
 		switch {
-		case len(f) == 3 && f[1] == "=" && (f[0] == "$host" || f[0] == "$http_host"):
-			ok = strings.EqualFold(strings.Trim(f[2], `"'`), host)
-		case len(f) == 3 && f[1] == "=" && f[0] == "$scheme":
-			ok = strings.Trim(f[2], `"'`) == scheme
+		case len(f) == 3 && (f[0] == "$host" || f[0] == "$http_host" || f[0] == "$server_name"):
+			ok = compareHolds(f[1], strings.Trim(f[2], `"'`), host)
+		case len(f) == 3 && f[0] == "$scheme":
+			ok = compareHolds(f[1], strings.Trim(f[2], `"'`), scheme)
 		case len(f) == 1 && strings.HasPrefix(f[0], "$"):
 			m := im.maps[f[0][1:]]
 			if m == nil {
@@ -226,6 +226,26 @@ func (im *nginxImporter) nginxRuns(a *Directive, path, host, scheme string) (str
 		}
 	}
 	return "", false
+}
+
+// compareHolds evaluates an nginx if comparison of s: =, !=, ~, ~*, !~,
+// !~* (a regex RE2 cannot read never holds).
+func compareHolds(op, val, s string) bool {
+	switch op {
+	case "=":
+		return strings.EqualFold(val, s)
+	case "!=":
+		return !strings.EqualFold(val, s)
+	}
+	re := val
+	if strings.HasSuffix(op, "*") {
+		re = "(?i)" + re
+	}
+	rx, err := regexp.Compile(re)
+	if err != nil {
+		return false
+	}
+	return rx.MatchString(s) != strings.HasPrefix(op, "!")
 }
 
 // mapEntry looks path up in map m as nginx does — exact keys ignoring
