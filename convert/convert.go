@@ -95,6 +95,8 @@ type Rule struct {
 	Status   int
 	Query    detour.QueryMode
 	Priority int
+	// Methods lists the methods the rule answers; empty: all but OPTIONS.
+	Methods []string
 	// CaseInsensitive sets case: insensitive.
 	CaseInsensitive bool
 }
@@ -195,13 +197,13 @@ func (d *Doc) check() Findings {
 	}
 	d.Rules = kept
 	type key struct {
-		host, scheme, from string
-		prio               int
+		host, scheme, from, methods string
+		prio                        int
 	}
 	seen := make(map[key]bool)
 	kept = d.Rules[:0]
 	for _, r := range d.Rules {
-		k := key{r.Host, r.Scheme, r.From, r.Priority}
+		k := key{r.Host, r.Scheme, r.From, strings.Join(r.Methods, ","), r.Priority}
 		if seen[k] {
 			file, line := splitOrigin(r.Origin)
 			fs = append(fs, Finding{File: file, Line: line, Lost: true,
@@ -264,7 +266,7 @@ func (r Rule) detour() detour.Rule {
 		st = detour.DefaultStatus
 	}
 	return detour.Rule{ID: "check", Host: r.Host, Scheme: r.Scheme, From: r.From, To: r.To, Status: st,
-		Query: r.Query, Priority: r.Priority, CaseInsensitive: r.CaseInsensitive}
+		Query: r.Query, Priority: r.Priority, Methods: r.Methods, CaseInsensitive: r.CaseInsensitive}
 }
 
 func splitOrigin(o string) (string, int) {

@@ -31,7 +31,7 @@ func Emit(d *Doc) []byte {
 		if r.Origin != "" {
 			m.HeadComment = r.Origin
 		}
-		id := detour.DeriveID(r.Host, r.From, nil)
+		id := detour.DeriveID(r.Host, r.From, r.Methods)
 		if n := seen[id]; n > 0 {
 			seen[id] = n + 1
 			addPair(m, "id", str(id+"-"+strconv.Itoa(n+1)))
@@ -57,6 +57,13 @@ func Emit(d *Doc) []byte {
 		}
 		if r.Query != "" && r.Query != detour.QueryPreserve && r.Status != detour.StatusGone {
 			addPair(m, "query", str(string(r.Query)))
+		}
+		if len(r.Methods) > 0 {
+			ms := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+			for _, x := range r.Methods {
+				ms.Content = append(ms.Content, str(x))
+			}
+			addPair(m, "methods", ms)
 		}
 		if r.CaseInsensitive && !strings.HasPrefix(r.From, "~") {
 			addPair(m, "case", str("insensitive"))

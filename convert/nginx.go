@@ -342,6 +342,8 @@ type emitCtx struct {
 	// report is true for the server's first host: the rules of its other
 	// hosts repeat the same directives, and their findings would too.
 	report bool
+	// methods limits the rules to these methods (if ($request_method …)).
+	methods []string
 }
 
 func (im *nginxImporter) serverRules(doc *Doc, s *nginxServer, host, scheme string) {
@@ -458,7 +460,7 @@ func (im *nginxImporter) returnRule(doc *Doc, d *Directive, c emitCtx) {
 	case 301, 302, 303, 307, 308:
 	case 410:
 		doc.Rules = append(doc.Rules, Rule{Origin: origin(d.File, d.Line), Host: c.host, Scheme: c.scheme,
-			From: c.from, Status: 410, Priority: c.priority, CaseInsensitive: c.ci})
+			From: c.from, Status: 410, Priority: c.priority, Methods: c.methods, CaseInsensitive: c.ci})
 		return
 	default:
 		lost("return %d answers with content, not a redirect; detour has no rule for it", code)
@@ -504,7 +506,7 @@ func (im *nginxImporter) emitTarget(doc *Doc, d *Directive, c emitCtx, code int,
 		}
 	}
 	doc.Rules = append(doc.Rules, Rule{Origin: origin(d.File, d.Line), Host: c.host, Scheme: c.scheme,
-		From: from, To: to, Status: code, Query: t.query, Priority: c.priority, CaseInsensitive: c.ci})
+		From: from, To: to, Status: code, Query: t.query, Priority: c.priority, Methods: c.methods, CaseInsensitive: c.ci})
 }
 
 var errNeedScheme = errors.New("the target needs the request's scheme")
@@ -809,6 +811,14 @@ func (im *nginxImporter) ifBlock(doc *Doc, d *Directive, c emitCtx) {
 	switch v {
 	case "$host", "$http_host", "$server_name":
 		im.ifHost(doc, d, ret, op, val, c)
+	case "$request_method":
+		ms := methodList(op, val)
+		if ms == nil {
+			lost("if (%s): only $request_method = M or ~ ^(M1|M2)$ can be expressed", cond)
+			return
+		}
+		c.methods = ms
+		im.returnRule(doc, ret, c)
 	case "$scheme":
 		switch {
 		case op != "=" && op != "!=":
@@ -832,6 +842,42 @@ func (im *nginxImporter) ifBlock(doc *Doc, d *Directive, c emitCtx) {
 	default:
 		lost("if (%s): only comparisons of $host or $scheme and a map variable can be expressed", cond)
 	}
+}
+
+// methodList reads "= POST" or "~ ^(POST|PUT)$" as a list of methods;
+// nil for anything else.
+func methodList(op, val string) []string {
+	switch op {
+	case "=":
+		if isToken(val) {
+			return []string{strings.ToUpper(val)}
+		}
+	case "~":
+		inner, ok := strings.CutPrefix(val, "^(")
+		if inner, ok2 := strings.CutSuffix(inner, ")$"); ok && ok2 {
+			var ms []string
+			for _, m := range strings.Split(inner, "|") {
+				if !isToken(m) {
+					return nil
+				}
+				ms = append(ms, m)
+			}
+			return ms
+		}
+	}
+	return nil
+}
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // ifHost converts "if ($host OP value)". For a server's exact host the
