@@ -706,6 +706,19 @@ func (im *apacheImporter) condition(c *ApacheDirective, r *Rule) bool {
 			return false
 		}
 		return true
+	case "%{REQUEST_METHOD}":
+		p := strings.TrimPrefix(pat, "=")
+		if strings.HasPrefix(p, "^") && strings.HasSuffix(p, "$") && !strings.HasPrefix(p, "^(") {
+			p = "^(" + p[1:len(p)-1] + ")$"
+		}
+		ms := methodList("~", p)
+		if ms == nil {
+			ms = methodList("=", p)
+		}
+		if ms != nil {
+			r.Methods = ms
+			return true
+		}
 	case "%{REQUEST_SCHEME}":
 		switch strings.ToLower(strings.Trim(pat, "^$")) {
 		case "http", "https":
