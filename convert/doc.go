@@ -33,7 +33,9 @@
 // rewrite … redirect|permanent (or to an absolute URL) are converted;
 // $scheme, $host, $request_uri, $uri, $args and $is_args become
 // placeholders and query modes (return never passes the query on; rewrite
-// appends it unless the replacement ends in "?"). map $uri $v with
+// appends it unless the replacement ends in "?"). if ($host …) is decided
+// per server name, if ($scheme …) per listener, if ($request_method …)
+// becomes the rule's methods. map $uri $v with
 // if ($v) { return 30x $v; } becomes a bulk CSV table when nothing else in
 // the server competes with its rows, exact rules otherwise. include
 // follows globs, relative to the main file's folder as nginx does.
@@ -45,7 +47,7 @@
 // <Directory> sections under the DocumentRoot. Redirect is a segment
 // prefix carrying the rest of the path and the query; RedirectMatch a
 // regex search; RewriteRule [R=…,L,NC,QSA,QSD,NE,G] with RewriteCond on
-// %{HTTP_HOST} (a literal host) and %{HTTPS}. An .htaccess file (a name
+// %{HTTP_HOST} (a literal host), %{HTTPS} and %{REQUEST_METHOD}. An .htaccess file (a name
 // ending in .htaccess) is read as the DocumentRoot's per-directory context.
 //
 // # Export
