@@ -199,7 +199,7 @@ func (x *exactIndex) findCS(ns uint64, bucket uint32, key string) int {
 	if len(x.slots) == 0 {
 		return -1
 	}
-	h := hashKey(x.seed, ns, key, false)
+	h := hashCS(x.seed, ns, key)
 	tag := xtag(h)
 	for i := slotIndex(uint32(h), len(x.slots)); ; {
 		s := &x.slots[i]

@@ -159,3 +159,14 @@ func TestExactManyHosts(t *testing.T) {
 		t.Errorf("h1 /b: got %s, want no match", m.Rule.ID)
 	}
 }
+
+// TestHashCS: Lookup's fast hash of a path equals the hash the exact
+// index is built with, at every length around the 8-byte words.
+func TestHashCS(t *testing.T) {
+	s := "/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-_.~"
+	for n := 0; n <= len(s); n++ {
+		if !match.HashCSAgrees(0x1234, 0x5678, s[:n]) {
+			t.Errorf("length %d: hashCS and hashKey differ", n)
+		}
+	}
+}

@@ -58,6 +58,20 @@ func hashKey(seed, ns uint64, s string, fold bool) uint64 {
 
 func hashWord(h, w uint64) uint64 { return mix(w^hk2, h^hk3) }
 
+// hashCS is hashKey(seed, ns, s, false), small enough for the compiler to
+// inline into Lookup's fast path.
+func hashCS(seed, ns uint64, s string) uint64 {
+	if len(s) < 8 {
+		return hashTail(seed, s, 0, ns, false)
+	}
+	h, i := seed, 0
+	for ; i+8 <= len(s); i += 8 {
+		h = hashWord(h, load64(s, i))
+	}
+	w := load64(s, len(s)-8) >> (64 - 8*(len(s)-i)) // 0 when i == len(s)
+	return mix(mix(w^hk1, h^hk2^uint64(len(s)))^ns, hk0)
+}
+
 // hashTail finishes the hash h of the first i bytes of s (i a multiple
 // of 8, at most len(s)): the bytes after them, the length and the key
 // space. The last bytes are read as one word when s has eight.
