@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,9 +11,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -266,13 +269,14 @@ func tree(pid int) []int {
 }
 
 // cmdPeakRSS samples the summed VmRSS of a process and its descendants
-// (nginx's master and workers, old and new, during a reload) for a
-// while and prints the highest sum seen, in kB.
+// (nginx's master and workers, old and new, during a reload) until -dur
+// has passed or it is sent SIGINT or SIGTERM, then prints the highest sum
+// seen, in kB.
 func cmdPeakRSS(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("peakrss", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	pid := fs.Int("pid", 0, "root process")
-	dur := fs.Duration("dur", 10*time.Second, "how long to sample")
+	dur := fs.Duration("dur", 10*time.Minute, "sample at most this long")
 	every := fs.Duration("interval", 20*time.Millisecond, "pause between samples")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -281,9 +285,14 @@ func cmdPeakRSS(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "peakrss: want -pid")
 		return 2
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *dur)
+	defer cancel()
 	var peak int64
-	end := time.Now().Add(*dur)
-	for time.Now().Before(end) {
+	tick := time.NewTicker(*every)
+	defer tick.Stop()
+	for {
 		var sum int64
 		for _, p := range tree(*pid) {
 			if m, err := procMemory(p, false); err == nil {
@@ -291,8 +300,11 @@ func cmdPeakRSS(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		peak = max(peak, sum)
-		time.Sleep(*every)
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(stdout, peak)
+			return 0
+		case <-tick.C:
+		}
 	}
-	fmt.Fprintln(stdout, peak)
-	return 0
 }

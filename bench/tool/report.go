@@ -145,8 +145,10 @@ func cmdRow(args []string, stdout, stderr io.Writer) int {
 	for _, p := range pids {
 		m, err := procMemory(p, true)
 		if err != nil {
+			// Gone (an nginx worker retired by a reload): its
+			// memory is not counted, the run's numbers still are.
 			fmt.Fprintf(stderr, "row: %d: %v\n", p, err)
-			return 2
+			continue
 		}
 		if p == *serving {
 			mem.rss = m.rss
