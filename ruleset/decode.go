@@ -14,6 +14,7 @@ import (
 	"golang.org/x/net/idna"
 
 	"github.com/detourhttp/detour"
+	"github.com/detourhttp/detour/internal/yamldoc"
 )
 
 // fileSet is one rules file as read.
@@ -105,244 +106,63 @@ var (
 
 // decoder walks the YAML tree of one rules file.
 type decoder struct {
+	yamldoc.Reader
 	f *fileSet
+}
+
+// newDecoder returns a decoder that adds what it reads to f.
+func newDecoder(f *fileSet) *decoder {
+	return &decoder{Reader: yamldoc.Reader{File: f.file}, f: f}
+}
+
+// parseYAML parses data as the one YAML document of a rules file.
+func parseYAML(data []byte) (*yaml.Node, *yamldoc.Error) {
+	return yamldoc.Parse(data, yamldoc.Options{Noun: "a rules file"})
 }
 
 // parseFile reads one rules file; seq is the Source.Seq of its first
 // rule.
 func (l *Loader) parseFile(data []byte, name string, seq int) *fileSet {
 	f := &fileSet{file: name, places: make(map[placeKey]*place), seq: seq}
-	d := decoder{f: f}
+	d := newDecoder(f)
+	d.document(data, l.maxAliasNodes())
+	f.diags = d.Diags
+	return f
+}
+
+// document decodes the whole of a rules file, its aliases expanding to at
+// most maxAliases nodes.
+func (d *decoder) document(data []byte, maxAliases int) {
 	root, yerr := parseYAML(data)
 	if yerr == nil && root != nil {
-		yerr = checkAliases(root, l.maxAliasNodes())
+		yerr = yamldoc.CheckAliases(root, maxAliases)
 		if yerr != nil {
-			d.errorf(yerr.line, "", "alias", "%s", yerr.msg)
-			return f
+			d.Errorf(yerr.Line, "", "alias", "%s", yerr.Msg)
+			return
 		}
 	}
 	if yerr != nil {
-		d.errorf(yerr.line, "", "syntax", "%s", yerr.msg)
-		return f
+		d.Errorf(yerr.Line, "", "syntax", "%s", yerr.Msg)
+		return
 	}
 	if root == nil {
 		// An empty file is far more often a file caught half-written
 		// (truncated, then written in place) than a wish to serve
 		// nothing: refusing it keeps the previous rules serving.
-		d.errorf(1, "", "empty", "the rules file is empty; write `rules: []` for a set with no rules")
-		return f
+		d.Errorf(1, "", "empty", "the rules file is empty; write `rules: []` for a set with no rules")
+		return
 	}
 	d.top(root)
-	return f
-}
-
-func (d *decoder) errorf(line int, field, code, format string, args ...any) {
-	d.f.diags = append(d.f.diags, detour.Diagnostic{Severity: detour.SeverityError, File: d.f.file, Line: line,
-		Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
 }
 
 func (d *decoder) warnf(line int, field, code, format string, args ...any) {
-	d.f.diags = append(d.f.diags, detour.Diagnostic{Severity: detour.SeverityWarning, File: d.f.file, Line: line,
+	d.Diags = append(d.Diags, detour.Diagnostic{Severity: detour.SeverityWarning, File: d.File, Line: line,
 		Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
-}
-
-// errors returns the number of errors found so far.
-func (d *decoder) errors() int {
-	n := 0
-	for _, x := range d.f.diags {
-		if x.Severity == detour.SeverityError {
-			n++
-		}
-	}
-	return n
-}
-
-// deref follows aliases.
-func deref(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	n = deref(n)
-	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
-}
-
-func join(parent, name string) string {
-	if parent == "" {
-		return name
-	}
-	return parent + "." + name
-}
-
-func index(parent string, i int) string { return parent + "[" + strconv.Itoa(i) + "]" }
-
-// pair is one key and value of a mapping.
-type pair struct {
-	name     string
-	key, val *yaml.Node
-}
-
-// pairs returns the entries of mapping n in file order, with YAML merge
-// keys ("<<: *anchor") resolved: an entry written in n overrides a merged
-// one. A key given twice is an error.
-func (d *decoder) pairs(n *yaml.Node, parent string) []pair {
-	n = deref(n)
-	var out, merged []pair
-	seen := make(map[string]*yaml.Node)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		kk := deref(k)
-		if kk.Kind != yaml.ScalarNode {
-			d.errorf(k.Line, parent, "syntax", "a field name must be a plain word, not a %s", kindName(kk))
-			continue
-		}
-		if kk.ShortTag() == "!!merge" {
-			merged = append(merged, d.mergePairs(v, parent)...)
-			continue
-		}
-		if prev := seen[kk.Value]; prev != nil {
-			d.errorf(k.Line, join(parent, kk.Value), "duplicate-field", "field %q is given twice (first at line %d)", kk.Value, prev.Line)
-			continue
-		}
-		seen[kk.Value] = k
-		out = append(out, pair{name: kk.Value, key: k, val: v})
-	}
-	for _, p := range merged {
-		if seen[p.name] == nil {
-			seen[p.name] = p.key
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// mergePairs returns the entries a merge key brings: those of a mapping,
-// or of a list of mappings where earlier ones win.
-func (d *decoder) mergePairs(v *yaml.Node, parent string) []pair {
-	vv := deref(v)
-	switch vv.Kind {
-	case yaml.MappingNode:
-		return d.pairs(vv, parent)
-	case yaml.SequenceNode:
-		var out []pair
-		seen := make(map[string]bool)
-		for _, item := range vv.Content {
-			if deref(item).Kind != yaml.MappingNode {
-				d.errorf(item.Line, parent, "syntax", "<< takes a mapping or a list of mappings")
-				continue
-			}
-			for _, p := range d.pairs(item, parent) {
-				if !seen[p.name] {
-					seen[p.name] = true
-					out = append(out, p)
-				}
-			}
-		}
-		return out
-	}
-	d.errorf(v.Line, parent, "syntax", "<< takes a mapping or a list of mappings")
-	return nil
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "mapping"
-	case yaml.SequenceNode:
-		return "list"
-	case yaml.ScalarNode:
-		return "value"
-	}
-	return "node"
-}
-
-// unknown reports a field that is not one of known, suggesting the
-// nearest known name.
-func (d *decoder) unknown(p pair, parent string, known []string) {
-	msg := fmt.Sprintf("unknown field %q", p.name)
-	if s := nearest(p.name, known); s != "" {
-		msg += fmt.Sprintf(" (did you mean %q?)", s)
-	}
-	d.errorf(p.key.Line, join(parent, p.name), "unknown-field", "%s", msg)
-}
-
-// nearest returns the name in known closest to s by edit distance, if it
-// is close enough to be a likely typo.
-func nearest(s string, known []string) string {
-	best, bestDist := "", 3
-	for _, k := range known {
-		if dist := editDistance(strings.ToLower(s), k); dist < bestDist {
-			best, bestDist = k, dist
-		}
-	}
-	if bestDist > len(s)/2 {
-		return ""
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance of a and b (short strings).
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
-// text returns the text of a scalar; null is "". It reports anything
-// else.
-func (d *decoder) text(v *yaml.Node, field string) (string, bool) {
-	vv := deref(v)
-	if vv.Kind != yaml.ScalarNode {
-		d.errorf(v.Line, field, "invalid", "must be a single value, not a %s", kindName(vv))
-		return "", false
-	}
-	if vv.ShortTag() == "!!null" {
-		return "", true
-	}
-	return vv.Value, true
-}
-
-// integer returns a whole number in [lo, hi].
-func (d *decoder) integer(v *yaml.Node, field string, lo, hi int) (int, bool) {
-	s, ok := d.text(v, field)
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		d.errorf(v.Line, field, "invalid", "must be a whole number, got %q", clip(s))
-		return 0, false
-	}
-	if n < lo || n > hi {
-		d.errorf(v.Line, field, "invalid", "must be between %d and %d, got %d", lo, hi, n)
-		return 0, false
-	}
-	return n, true
 }
 
 // boolean returns true or false.
 func (d *decoder) boolean(v *yaml.Node, field string) (bool, bool) {
-	s, ok := d.text(v, field)
+	s, ok := d.Value(v, field)
 	if !ok {
 		return false, false
 	}
@@ -352,13 +172,13 @@ func (d *decoder) boolean(v *yaml.Node, field string) (bool, bool) {
 	case "false":
 		return false, true
 	}
-	d.errorf(v.Line, field, "invalid", "must be true or false, got %q", clip(s))
+	d.Errorf(v.Line, field, "invalid", "must be true or false, got %q", clip(s))
 	return false, false
 }
 
 // oneOf returns one of the words choices (compared case-insensitively).
 func (d *decoder) oneOf(v *yaml.Node, field string, choices ...string) (string, bool) {
-	s, ok := d.text(v, field)
+	s, ok := d.Value(v, field)
 	if !ok {
 		return "", false
 	}
@@ -367,7 +187,7 @@ func (d *decoder) oneOf(v *yaml.Node, field string, choices ...string) (string, 
 			return c, true
 		}
 	}
-	d.errorf(v.Line, field, "invalid", "must be %s, got %q", orList(choices), clip(s))
+	d.Errorf(v.Line, field, "invalid", "must be %s, got %q", orList(choices), clip(s))
 	return "", false
 }
 
@@ -378,70 +198,60 @@ func orList(words []string) string {
 	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
-// clip cuts s short for a message.
-func clip(s string) string {
-	const n = 80
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && s[cut]&0xc0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+// clip cuts s short for a message, as the YAML readers do.
+func clip(s string) string { return yamldoc.Clip(s) }
 
 // top decodes the top-level mapping of a rules file.
 func (d *decoder) top(root *yaml.Node) {
-	n := deref(root)
-	if isNull(n) {
+	n := yamldoc.Deref(root)
+	if yamldoc.IsNull(n) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(root.Line, "", "syntax", "a rules file is a mapping with rules:, tables:, defaults:, order: and merge_slashes:, not a %s", kindName(n))
+		d.Errorf(root.Line, "", "syntax", "a rules file is a mapping with rules:, tables:, defaults:, order: and merge_slashes:, not a %s", yamldoc.KindName(n))
 		return
 	}
-	ps := d.pairs(n, "")
+	ps := d.Pairs(n, "")
 	// Defaults apply wherever they are written in the file.
 	defs := &defaults{rule: detour.Rule{Status: detour.DefaultStatus, Query: detour.QueryPreserve}}
 	for _, p := range ps {
-		if p.name == "defaults" {
+		if p.Name == "defaults" {
 			d.defaults(p, defs)
 		}
 	}
 	for _, p := range ps {
-		switch p.name {
+		switch p.Name {
 		case "defaults":
 		case "order":
-			if v, ok := d.oneOf(p.val, "order", string(detour.OrderSpecificity), string(detour.OrderFirstMatch)); ok {
-				d.f.order = setting{value: v, file: d.f.file, line: p.val.Line}
+			if v, ok := d.oneOf(p.Val, "order", string(detour.OrderSpecificity), string(detour.OrderFirstMatch)); ok {
+				d.f.order = setting{value: v, file: d.f.file, line: p.Val.Line}
 			}
 		case "merge_slashes":
-			if v, ok := d.boolean(p.val, "merge_slashes"); ok {
-				d.f.merge = setting{value: strconv.FormatBool(v), file: d.f.file, line: p.val.Line}
+			if v, ok := d.boolean(p.Val, "merge_slashes"); ok {
+				d.f.merge = setting{value: strconv.FormatBool(v), file: d.f.file, line: p.Val.Line}
 			}
 		case "rules":
 			d.list(p, func(item *yaml.Node, path string) { d.rule(item, path, defs) })
 		case "tables":
 			d.list(p, func(item *yaml.Node, path string) { d.table(item, path, defs) })
 		default:
-			d.unknown(p, "", topFields)
+			d.Unknown(p, "", topFields)
 		}
 	}
 }
 
-// list calls fn for each item of the list p.val, with its field path.
-func (d *decoder) list(p pair, fn func(item *yaml.Node, path string)) {
-	if isNull(p.val) {
+// list calls fn for each item of the list p.Val, with its field path.
+func (d *decoder) list(p yamldoc.Pair, fn func(item *yaml.Node, path string)) {
+	if yamldoc.IsNull(p.Val) {
 		return
 	}
-	v := deref(p.val)
+	v := yamldoc.Deref(p.Val)
 	if v.Kind != yaml.SequenceNode {
-		d.errorf(p.val.Line, p.name, "syntax", "must be a list (each item begins with \"- \"), not a %s", kindName(v))
+		d.Errorf(p.Val.Line, p.Name, "syntax", "must be a list (each item begins with \"- \"), not a %s", yamldoc.KindName(v))
 		return
 	}
 	for i, item := range v.Content {
-		fn(item, index(p.name, i))
+		fn(item, yamldoc.Index(p.Name, i))
 	}
 }
 
@@ -451,79 +261,79 @@ type defaults struct {
 	fields []fieldPlace
 }
 
-func (d *decoder) defaults(p pair, defs *defaults) {
-	if isNull(p.val) {
+func (d *decoder) defaults(p yamldoc.Pair, defs *defaults) {
+	if yamldoc.IsNull(p.Val) {
 		return
 	}
-	if deref(p.val).Kind != yaml.MappingNode {
-		d.errorf(p.val.Line, "defaults", "syntax", "must be a mapping of rule fields, not a %s", kindName(deref(p.val)))
+	if yamldoc.Deref(p.Val).Kind != yaml.MappingNode {
+		d.Errorf(p.Val.Line, "defaults", "syntax", "must be a mapping of rule fields, not a %s", yamldoc.KindName(yamldoc.Deref(p.Val)))
 		return
 	}
-	for _, q := range d.pairs(p.val, "defaults") {
-		field := join("defaults", q.name)
+	for _, q := range d.Pairs(p.Val, "defaults") {
+		field := yamldoc.Join("defaults", q.Name)
 		if !d.common(&defs.rule, q, field, nil) {
-			if slices.Contains(ruleFields, q.name) {
-				d.errorf(q.key.Line, field, "unknown-field", "%s cannot have a default; defaults may set %s", q.name, orList(defaultsFields))
+			if slices.Contains(ruleFields, q.Name) {
+				d.Errorf(q.Key.Line, field, "unknown-field", "%s cannot have a default; defaults may set %s", q.Name, orList(defaultsFields))
 				continue
 			}
-			d.unknown(q, "defaults", defaultsFields)
+			d.Unknown(q, "defaults", defaultsFields)
 			continue
 		}
-		defs.fields = append(defs.fields, fieldPlace{name: q.name, path: field, line: q.key.Line})
+		defs.fields = append(defs.fields, fieldPlace{name: q.Name, path: field, line: q.Key.Line})
 	}
 }
 
 // common decodes a field that both rules and defaults have, into r, and
 // reports whether q is one. Header lines are recorded in pl when set.
-func (d *decoder) common(r *detour.Rule, q pair, field string, pl *place) bool {
-	switch q.name {
+func (d *decoder) common(r *detour.Rule, q yamldoc.Pair, field string, pl *place) bool {
+	switch q.Name {
 	case "host":
-		if s, ok := d.text(q.val, field); ok {
+		if s, ok := d.Value(q.Val, field); ok {
 			h, err := parseHost(s)
 			if err != nil {
-				d.errorf(q.val.Line, field, "invalid", "%v", err)
+				d.Errorf(q.Val.Line, field, "invalid", "%v", err)
 				break
 			}
 			r.Host = h
 		}
 	case "scheme":
-		if s, ok := d.oneOf(q.val, field, "http", "https"); ok {
+		if s, ok := d.oneOf(q.Val, field, "http", "https"); ok {
 			r.Scheme = s
 		}
 	case "status":
-		if n, ok := d.status(q.val, field); ok {
+		if n, ok := d.status(q.Val, field); ok {
 			r.Status = n
 		}
 	case "query":
-		if s, ok := d.oneOf(q.val, field, string(detour.QueryPreserve), string(detour.QueryDrop), string(detour.QueryReplace)); ok {
+		if s, ok := d.oneOf(q.Val, field, string(detour.QueryPreserve), string(detour.QueryDrop), string(detour.QueryReplace)); ok {
 			r.Query = detour.QueryMode(s)
 		}
 	case "methods":
-		if ms, ok := d.methods(q.val, field); ok {
+		if ms, ok := d.methods(q.Val, field); ok {
 			r.Methods = ms
 		}
 	case "headers":
 		d.headers(r, q, field, pl)
 	case "priority":
-		if n, ok := d.integer(q.val, field, -1_000_000, 1_000_000); ok {
+		if n, ok := d.Number(q.Val, field, -1_000_000, 1_000_000); ok {
 			r.Priority = n
 		}
 	case "case":
-		if s, ok := d.oneOf(q.val, field, "sensitive", "insensitive"); ok {
+		if s, ok := d.oneOf(q.Val, field, "sensitive", "insensitive"); ok {
 			r.CaseInsensitive = s == "insensitive"
 		}
 	case "trailing_slash":
-		if s, ok := d.oneOf(q.val, field, "strict", "either"); ok {
+		if s, ok := d.oneOf(q.Val, field, "strict", "either"); ok {
 			r.TrailingSlashEither = s == "either"
 		}
 	case "absolute":
-		if b, ok := d.boolean(q.val, field); ok {
+		if b, ok := d.boolean(q.Val, field); ok {
 			r.Absolute = b
 		}
 	case "max_age":
-		if s := deref(q.val); s.Kind == yaml.ScalarNode && s.Value == "0" {
-			d.errorf(q.val.Line, field, "invalid", "must be at least 1; to keep a redirect out of caches use a temporary status (302, 303, 307)")
-		} else if n, ok := d.integer(q.val, field, 1, 1<<31-1); ok {
+		if s := yamldoc.Deref(q.Val); s.Kind == yaml.ScalarNode && s.Value == "0" {
+			d.Errorf(q.Val.Line, field, "invalid", "must be at least 1; to keep a redirect out of caches use a temporary status (302, 303, 307)")
+		} else if n, ok := d.Number(q.Val, field, 1, 1<<31-1); ok {
 			r.MaxAge = n
 		}
 	default:
@@ -533,13 +343,13 @@ func (d *decoder) common(r *detour.Rule, q pair, field string, pl *place) bool {
 }
 
 func (d *decoder) status(v *yaml.Node, field string) (int, bool) {
-	s, ok := d.text(v, field)
+	s, ok := d.Value(v, field)
 	if !ok {
 		return 0, false
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || !detour.ValidStatus(n) {
-		d.errorf(v.Line, field, "invalid", "status must be 301, 302, 303, 307, 308 or 410, got %q", clip(s))
+		d.Errorf(v.Line, field, "invalid", "status must be 301, 302, 303, 307, 308 or 410, got %q", clip(s))
 		return 0, false
 	}
 	return n, true
@@ -548,27 +358,27 @@ func (d *decoder) status(v *yaml.Node, field string) (int, bool) {
 // methods decodes a list of method names into upper-case tokens, without
 // repeats.
 func (d *decoder) methods(v *yaml.Node, field string) ([]string, bool) {
-	vv := deref(v)
+	vv := yamldoc.Deref(v)
 	if vv.Kind != yaml.SequenceNode {
-		d.errorf(v.Line, field, "invalid", "must be a list of methods, such as [GET, HEAD, POST]")
+		d.Errorf(v.Line, field, "invalid", "must be a list of methods, such as [GET, HEAD, POST]")
 		return nil, false
 	}
 	if len(vv.Content) == 0 {
-		d.errorf(v.Line, field, "invalid", "lists no method; leave methods out to answer every method but OPTIONS")
+		d.Errorf(v.Line, field, "invalid", "lists no method; leave methods out to answer every method but OPTIONS")
 		return nil, false
 	}
 	ok := true
 	var out []string
 	for i, item := range vv.Content {
-		f := index(field, i)
-		s, good := d.text(item, f)
+		f := yamldoc.Index(field, i)
+		s, good := d.Value(item, f)
 		if !good {
 			ok = false
 			continue
 		}
 		m := strings.ToUpper(s)
 		if !httpguts.ValidHeaderFieldName(m) {
-			d.errorf(item.Line, f, "invalid", "%q is not a method name", clip(s))
+			d.Errorf(item.Line, f, "invalid", "%q is not a method name", clip(s))
 			ok = false
 			continue
 		}
@@ -581,32 +391,32 @@ func (d *decoder) methods(v *yaml.Node, field string) ([]string, bool) {
 
 // headers decodes extra response headers into r, in file order; a header
 // named again replaces the default's.
-func (d *decoder) headers(r *detour.Rule, q pair, field string, pl *place) {
-	if isNull(q.val) {
+func (d *decoder) headers(r *detour.Rule, q yamldoc.Pair, field string, pl *place) {
+	if yamldoc.IsNull(q.Val) {
 		return
 	}
-	if deref(q.val).Kind != yaml.MappingNode {
-		d.errorf(q.val.Line, field, "invalid", "must be a mapping of header names to values, such as {X-Reason: maintenance}")
+	if yamldoc.Deref(q.Val).Kind != yaml.MappingNode {
+		d.Errorf(q.Val.Line, field, "invalid", "must be a mapping of header names to values, such as {X-Reason: maintenance}")
 		return
 	}
 	hs := slices.Clone(r.Headers)
-	for _, h := range d.pairs(q.val, field) {
-		f := join(field, h.name)
-		if !httpguts.ValidHeaderFieldName(h.name) {
-			d.errorf(h.key.Line, f, "invalid", "%q is not a header name", clip(h.name))
+	for _, h := range d.Pairs(q.Val, field) {
+		f := yamldoc.Join(field, h.Name)
+		if !httpguts.ValidHeaderFieldName(h.Name) {
+			d.Errorf(h.Key.Line, f, "invalid", "%q is not a header name", clip(h.Name))
 			continue
 		}
-		val, ok := d.text(h.val, f)
+		val, ok := d.Value(h.Val, f)
 		if !ok {
 			continue
 		}
-		if i := slices.IndexFunc(hs, func(x detour.Header) bool { return strings.EqualFold(x.Name, h.name) }); i >= 0 {
-			hs[i] = detour.Header{Name: h.name, Value: val}
+		if i := slices.IndexFunc(hs, func(x detour.Header) bool { return strings.EqualFold(x.Name, h.Name) }); i >= 0 {
+			hs[i] = detour.Header{Name: h.Name, Value: val}
 		} else {
-			hs = append(hs, detour.Header{Name: h.name, Value: val})
+			hs = append(hs, detour.Header{Name: h.Name, Value: val})
 		}
 		if pl != nil {
-			pl.set("headers."+h.name, f, h.key.Line)
+			pl.set("headers."+h.Name, f, h.Key.Line)
 		}
 	}
 	r.Headers = hs
@@ -686,51 +496,51 @@ func validID(s string) bool {
 // rule decodes one item of rules: and adds it to the file's rules unless
 // it has errors.
 func (d *decoder) rule(item *yaml.Node, path string, defs *defaults) {
-	n := deref(item)
+	n := yamldoc.Deref(item)
 	if n.Kind != yaml.MappingNode {
-		d.errorf(item.Line, path, "syntax", "a rule is a mapping with from: and to:, not a %s", kindName(n))
+		d.Errorf(item.Line, path, "syntax", "a rule is a mapping with from: and to:, not a %s", yamldoc.KindName(n))
 		return
 	}
-	before := d.errors()
+	before := d.Errors()
 	r := defs.rule
 	r.Methods = slices.Clone(r.Methods)
 	r.Headers = slices.Clone(r.Headers)
 	pl := &place{file: d.f.file, line: item.Line, path: path, fields: slices.Clone(defs.fields)}
 	var (
 		sawFrom    bool
-		toPair     *pair
-		retryAfter *pair
+		toPair     *yamldoc.Pair
+		retryAfter *yamldoc.Pair
 		window     detour.Window
 	)
-	for _, p := range d.pairs(n, path) {
-		field := join(path, p.name)
-		if slices.Contains(ruleFields, p.name) {
-			pl.set(p.name, field, p.key.Line)
+	for _, p := range d.Pairs(n, path) {
+		field := yamldoc.Join(path, p.Name)
+		if slices.Contains(ruleFields, p.Name) {
+			pl.set(p.Name, field, p.Key.Line)
 		}
 		if d.common(&r, p, field, pl) {
 			continue
 		}
-		switch p.name {
+		switch p.Name {
 		case "id":
-			if s, ok := d.text(p.val, field); ok {
+			if s, ok := d.Value(p.Val, field); ok {
 				if !validID(s) {
-					d.errorf(p.val.Line, field, "invalid", "id %q must be 1 to 128 letters, digits, '.', '_' or '-', beginning with a letter or digit", clip(s))
+					d.Errorf(p.Val.Line, field, "invalid", "id %q must be 1 to 128 letters, digits, '.', '_' or '-', beginning with a letter or digit", clip(s))
 					break
 				}
 				r.ID = s
 			}
 		case "from":
 			sawFrom = true
-			if s, ok := d.text(p.val, field); ok {
+			if s, ok := d.Value(p.Val, field); ok {
 				if s == "" {
-					d.errorf(p.val.Line, field, "invalid", "from is empty; it is a path such as /old, a pattern or a ~regex")
+					d.Errorf(p.Val.Line, field, "invalid", "from is empty; it is a path such as /old, a pattern or a ~regex")
 					break
 				}
 				r.From = s
 			}
 		case "to":
 			toPair = &p
-			if s, ok := d.text(p.val, field); ok {
+			if s, ok := d.Value(p.Val, field); ok {
 				r.To = s
 			}
 		case "window":
@@ -738,28 +548,28 @@ func (d *decoder) rule(item *yaml.Node, path string, defs *defaults) {
 		case "retry_after":
 			retryAfter = &p
 		default:
-			d.unknown(p, path, ruleFields)
+			d.Unknown(p, path, ruleFields)
 		}
 	}
 	r.Window = window
 	if retryAfter != nil {
-		r.RetryAfter = d.retryAfter(*retryAfter, join(path, "retry_after"), window)
+		r.RetryAfter = d.retryAfter(*retryAfter, yamldoc.Join(path, "retry_after"), window)
 	}
 	if !sawFrom {
-		d.errorf(item.Line, join(path, "from"), "invalid", "missing: every rule needs from:")
+		d.Errorf(item.Line, yamldoc.Join(path, "from"), "invalid", "missing: every rule needs from:")
 	}
 	switch {
 	case r.Status == detour.StatusGone && r.To != "":
-		d.warnf(toPair.val.Line, join(path, "to"), "ignored", "to is ignored: a 410 answers with no Location")
+		d.warnf(toPair.Val.Line, yamldoc.Join(path, "to"), "ignored", "to is ignored: a 410 answers with no Location")
 		r.To = ""
 	case r.Status != detour.StatusGone && toPair == nil:
-		d.errorf(item.Line, join(path, "to"), "invalid", "missing: a rule needs to: unless its status is 410")
-	case r.Status != detour.StatusGone && r.To == "" && deref(toPair.val).Kind == yaml.ScalarNode:
-		d.errorf(toPair.val.Line, join(path, "to"), "invalid", "to is empty; only a 410 rule has no target")
+		d.Errorf(item.Line, yamldoc.Join(path, "to"), "invalid", "missing: a rule needs to: unless its status is 410")
+	case r.Status != detour.StatusGone && r.To == "" && yamldoc.Deref(toPair.Val).Kind == yaml.ScalarNode:
+		d.Errorf(toPair.Val.Line, yamldoc.Join(path, "to"), "invalid", "to is empty; only a 410 rule has no target")
 	}
 	seq := d.f.seq
 	d.f.seq++
-	if d.errors() > before {
+	if d.Errors() > before {
 		return
 	}
 	if r.ID == "" {
@@ -772,43 +582,43 @@ func (d *decoder) rule(item *yaml.Node, path string, defs *defaults) {
 }
 
 // window decodes window: {start, end}.
-func (d *decoder) window(p pair, field string, pl *place) detour.Window {
+func (d *decoder) window(p yamldoc.Pair, field string, pl *place) detour.Window {
 	var w detour.Window
-	if isNull(p.val) {
+	if yamldoc.IsNull(p.Val) {
 		return w
 	}
-	if deref(p.val).Kind != yaml.MappingNode {
-		d.errorf(p.val.Line, field, "invalid", "must be a mapping with start: and/or end:")
+	if yamldoc.Deref(p.Val).Kind != yaml.MappingNode {
+		d.Errorf(p.Val.Line, field, "invalid", "must be a mapping with start: and/or end:")
 		return w
 	}
 	endLine := 0
-	for _, q := range d.pairs(p.val, field) {
-		f := join(field, q.name)
+	for _, q := range d.Pairs(p.Val, field) {
+		f := yamldoc.Join(field, q.Name)
 		var t *time.Time
-		switch q.name {
+		switch q.Name {
 		case "start":
 			t = &w.Start
 		case "end":
 			t = &w.End
-			endLine = q.val.Line
+			endLine = q.Val.Line
 		default:
-			d.unknown(q, field, windowFields)
+			d.Unknown(q, field, windowFields)
 			continue
 		}
-		pl.set("window."+q.name, f, q.key.Line)
-		s, ok := d.text(q.val, f)
+		pl.set("window."+q.Name, f, q.Key.Line)
+		s, ok := d.Value(q.Val, f)
 		if !ok || s == "" {
 			continue
 		}
 		tm, err := parseTime(s)
 		if err != nil {
-			d.errorf(q.val.Line, f, "invalid", "%v", err)
+			d.Errorf(q.Val.Line, f, "invalid", "%v", err)
 			continue
 		}
 		*t = tm
 	}
 	if !w.Start.IsZero() && !w.End.IsZero() && !w.End.After(w.Start) {
-		d.errorf(endLine, join(field, "end"), "invalid", "the window ends (%s) before it starts (%s)",
+		d.Errorf(endLine, yamldoc.Join(field, "end"), "invalid", "the window ends (%s) before it starts (%s)",
 			w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))
 	}
 	return w
@@ -835,21 +645,21 @@ const httpDate = "Mon, 02 Jan 2006 15:04:05 GMT"
 
 // retryAfter decodes retry_after: seconds, an HTTP date (or an RFC 3339
 // time, sent as an HTTP date), or window_end, which needs a window end.
-func (d *decoder) retryAfter(p pair, field string, w detour.Window) string {
-	s, ok := d.text(p.val, field)
+func (d *decoder) retryAfter(p yamldoc.Pair, field string, w detour.Window) string {
+	s, ok := d.Value(p.Val, field)
 	if !ok || s == "" {
 		return ""
 	}
 	if s == "window_end" {
 		if w.End.IsZero() {
-			d.errorf(p.val.Line, field, "invalid", "window_end needs a window with an end")
+			d.Errorf(p.Val.Line, field, "invalid", "window_end needs a window with an end")
 			return ""
 		}
 		return s
 	}
 	if n, err := strconv.Atoi(s); err == nil {
 		if n < 0 {
-			d.errorf(p.val.Line, field, "invalid", "must not be negative, got %d", n)
+			d.Errorf(p.Val.Line, field, "invalid", "must not be negative, got %d", n)
 			return ""
 		}
 		return strconv.Itoa(n)
@@ -860,19 +670,19 @@ func (d *decoder) retryAfter(p pair, field string, w detour.Window) string {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC().Format(httpDate)
 	}
-	d.errorf(p.val.Line, field, "invalid", "must be seconds, an HTTP date such as %q, or window_end; got %q",
+	d.Errorf(p.Val.Line, field, "invalid", "must be seconds, an HTTP date such as %q, or window_end; got %q",
 		"Tue, 01 Dec 2026 04:00:00 GMT", clip(s))
 	return ""
 }
 
 // table decodes one item of tables:.
 func (d *decoder) table(item *yaml.Node, fpath string, defs *defaults) {
-	n := deref(item)
+	n := yamldoc.Deref(item)
 	if n.Kind != yaml.MappingNode {
-		d.errorf(item.Line, fpath, "syntax", "a table is a mapping with file:, not a %s", kindName(n))
+		d.Errorf(item.Line, fpath, "syntax", "a table is a mapping with file:, not a %s", yamldoc.KindName(n))
 		return
 	}
-	before := d.errors()
+	before := d.Errors()
 	def := defs.rule
 	t := detour.Table{Status: def.Status, Query: def.Query, CaseInsensitive: def.CaseInsensitive, MaxAge: def.MaxAge}
 	pl := &place{file: d.f.file, line: item.Line, path: fpath}
@@ -882,43 +692,43 @@ func (d *decoder) table(item *yaml.Node, fpath string, defs *defaults) {
 		}
 	}
 	sawFile := false
-	for _, p := range d.pairs(n, fpath) {
-		field := join(fpath, p.name)
-		if slices.Contains(tableFields, p.name) {
-			pl.set(p.name, field, p.key.Line)
+	for _, p := range d.Pairs(n, fpath) {
+		field := yamldoc.Join(fpath, p.Name)
+		if slices.Contains(tableFields, p.Name) {
+			pl.set(p.Name, field, p.Key.Line)
 		}
-		switch p.name {
+		switch p.Name {
 		case "file":
 			sawFile = true
-			s, ok := d.text(p.val, field)
+			s, ok := d.Value(p.Val, field)
 			if !ok {
 				break
 			}
 			if err := checkTablePath(s); err != nil {
-				d.errorf(p.val.Line, field, "table", "%v", err)
+				d.Errorf(p.Val.Line, field, "table", "%v", err)
 				break
 			}
 			t.File = s
 		case "host":
-			s, ok := d.text(p.val, field)
+			s, ok := d.Value(p.Val, field)
 			if !ok {
 				break
 			}
 			h, err := parseHost(s)
 			switch {
 			case err != nil:
-				d.errorf(p.val.Line, field, "invalid", "%v", err)
+				d.Errorf(p.Val.Line, field, "invalid", "%v", err)
 			case strings.HasPrefix(h, "*."):
-				d.errorf(p.val.Line, field, "invalid", "a table's host is exact; add include_subdomains: true to match the names below it")
+				d.Errorf(p.Val.Line, field, "invalid", "a table's host is exact; add include_subdomains: true to match the names below it")
 			default:
 				t.Host = h
 			}
 		case "include_subdomains":
-			if b, ok := d.boolean(p.val, field); ok {
+			if b, ok := d.boolean(p.Val, field); ok {
 				t.IncludeSubdomains = b
 			}
 		case "subpath":
-			if b, ok := d.boolean(p.val, field); ok {
+			if b, ok := d.boolean(p.Val, field); ok {
 				t.Subpath = b
 			}
 		case "status", "query", "case", "max_age":
@@ -926,7 +736,7 @@ func (d *decoder) table(item *yaml.Node, fpath string, defs *defaults) {
 			if !d.common(&r, p, field, nil) {
 				break
 			}
-			switch p.name {
+			switch p.Name {
 			case "status":
 				t.Status = cmp.Or(r.Status, t.Status)
 			case "query":
@@ -937,15 +747,15 @@ func (d *decoder) table(item *yaml.Node, fpath string, defs *defaults) {
 				t.MaxAge = cmp.Or(r.MaxAge, t.MaxAge)
 			}
 		default:
-			d.unknown(p, fpath, tableFields)
+			d.Unknown(p, fpath, tableFields)
 		}
 	}
 	if !sawFile {
-		d.errorf(item.Line, join(fpath, "file"), "table", "missing: a table needs file:")
+		d.Errorf(item.Line, yamldoc.Join(fpath, "file"), "table", "missing: a table needs file:")
 	}
 	seq := d.f.seq
 	d.f.seq++
-	if d.errors() > before {
+	if d.Errors() > before {
 		return
 	}
 	t.ID = "table:" + path.Clean(t.File)

@@ -10,6 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/detourhttp/detour"
+	"github.com/detourhttp/detour/internal/yamldoc"
 )
 
 // DefaultMaxRuleSize caps the document DecodeRule reads: 1 MiB.
@@ -28,27 +29,27 @@ const DefaultMaxRuleSize = 1 << 20
 // The rule is valid only when the diagnostics hold no error.
 func DecodeRule(data []byte, name string, ignore ...string) (detour.Rule, detour.Diagnostics) {
 	f := &fileSet{file: name, places: make(map[placeKey]*place)}
-	d := decoder{f: f}
+	d := newDecoder(f)
 	if len(data) > DefaultMaxRuleSize {
-		d.errorf(1, "", "too-large", "the rule is larger than the cap of %d bytes", DefaultMaxRuleSize)
-		return detour.Rule{}, f.diags
+		d.Errorf(1, "", "too-large", "the rule is larger than the cap of %d bytes", DefaultMaxRuleSize)
+		return detour.Rule{}, d.Diags
 	}
 	root, yerr := parseYAML(data)
 	if yerr == nil && root != nil {
-		yerr = checkAliases(root, DefaultMaxAliasNodes)
+		yerr = yamldoc.CheckAliases(root, DefaultMaxAliasNodes)
 	}
 	switch {
 	case yerr != nil:
-		d.errorf(yerr.line, "", "syntax", "%s", yerr.msg)
-		return detour.Rule{}, f.diags
-	case root == nil || isNull(root):
-		d.errorf(1, "", "empty", "the rule is empty; it is a mapping with from: and to:")
-		return detour.Rule{}, f.diags
+		d.Errorf(yerr.Line, "", "syntax", "%s", yerr.Msg)
+		return detour.Rule{}, d.Diags
+	case root == nil || yamldoc.IsNull(root):
+		d.Errorf(1, "", "empty", "the rule is empty; it is a mapping with from: and to:")
+		return detour.Rule{}, d.Diags
 	}
-	if n := deref(root); n.Kind == yaml.MappingNode && len(ignore) > 0 {
+	if n := yamldoc.Deref(root); n.Kind == yaml.MappingNode && len(ignore) > 0 {
 		kept := make([]*yaml.Node, 0, len(n.Content))
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k := deref(n.Content[i]); k.Kind == yaml.ScalarNode && slices.Contains(ignore, k.Value) {
+			if k := yamldoc.Deref(n.Content[i]); k.Kind == yaml.ScalarNode && slices.Contains(ignore, k.Value) {
 				continue
 			}
 			kept = append(kept, n.Content[i], n.Content[i+1])
@@ -59,10 +60,10 @@ func DecodeRule(data []byte, name string, ignore ...string) (detour.Rule, detour
 	}
 	defs := &defaults{rule: detour.Rule{Status: detour.DefaultStatus, Query: detour.QueryPreserve}}
 	d.rule(root, "", defs)
-	if len(f.rules) != 1 || f.diags.HasErrors() {
-		return detour.Rule{}, f.diags
+	if len(f.rules) != 1 || d.Diags.HasErrors() {
+		return detour.Rule{}, d.Diags
 	}
-	return f.rules[0], f.diags
+	return f.rules[0], d.Diags
 }
 
 // RuleFields is a rule as the rules file writes it, for JSON: the field
