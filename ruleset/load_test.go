@@ -122,7 +122,7 @@ func TestLoadFolderErrors(t *testing.T) {
 		{
 			name:  "an error in one file, the others still read",
 			files: map[string]string{"a.yaml": "rules: [\n", "b.yaml": "rules:\n  - {id: b, from: /b, to: /c}\n"},
-			want:  []string{"a.yaml:1 error  syntax"},
+			want:  []string{"a.yaml:2 error  syntax"},
 		},
 		{
 			name:  "empty folder",

@@ -238,7 +238,8 @@ func TestParseErrors(t *testing.T) {
 		want []string // briefs: "file:line severity field code"
 		msg  string   // a part of the first message, when it matters
 	}{
-		{"yaml syntax", "rules:\n  - from: /a\n    to: [\n", []string{"rules.yaml:3 error  syntax"}, "did not find expected node content"},
+		{"yaml syntax", "rules:\n  - from: /a\n    to: [\n", []string{"rules.yaml:4 error  syntax"}, "did not find expected node content"},
+		{"unclosed flow list", "rules:\n  - from: /a\n    to: /b\n    status: [307\n", []string{"rules.yaml:4 error  syntax"}, "did not find expected ',' or ']'"},
 		{"yaml syntax on line 1", "value: -", []string{"rules.yaml:1 error  syntax"}, "block sequence"},
 		{"tab indentation", "rules:\n\t- from: /a\n", []string{"rules.yaml:2 error  syntax"}, ""},
 		{"invalid UTF-8", "rules:\n  - from: /a\xff\n", []string{"rules.yaml:2 error  syntax"}, "UTF-8"},

@@ -40,10 +40,6 @@ type Options struct {
 	// Prefix begins the message of each error the YAML library reports,
 	// such as "syntax error: ".
 	Prefix string
-	// ParserLinesFromOne adds one to the line of an error of the YAML
-	// parser (not its scanner), which the library counts from 0, and puts
-	// an error without a line on line 1 without looking for it.
-	ParserLinesFromOne bool
 	// FlowHint adds, to an error about a missing "," in { } or [ ] on a
 	// line that holds "?" after the bracket, that such a value must be
 	// quoted: go-yaml does not take "?" inside a plain value in flow
@@ -113,12 +109,14 @@ func syntaxError(data []byte, err error, o Options) *Error {
 		msg = strings.TrimPrefix(raw, m[0])
 	}
 	switch {
-	case o.ParserLinesFromOne:
-		if parserProblems[msg] || line == 0 {
-			line++
-		}
 	case m == nil:
+		// Errors of the reader (encoding) and a few of the parser
+		// carry no line: work it out from the input.
 		line = findLine(data, msg)
+	case parserProblems[msg]:
+		// The library counts the lines of its parser's errors (not
+		// its scanner's) from 0.
+		line++
 	}
 	line = max(line, 1)
 	hint := o.FlowHint && strings.HasPrefix(msg, "did not find expected ',' or") && flowQuestionMark(data, line)

@@ -8,7 +8,7 @@ import (
 
 func TestParse(t *testing.T) {
 	rules := yamldoc.Options{Noun: "a rules file"}
-	expect := yamldoc.Options{Noun: "an expectations file", Prefix: "syntax error: ", ParserLinesFromOne: true, FlowHint: true}
+	expect := yamldoc.Options{Noun: "an expectations file", Prefix: "syntax error: ", FlowHint: true}
 	tests := []struct {
 		name     string
 		data     string
@@ -25,13 +25,13 @@ func TestParse(t *testing.T) {
 			wantMsg: "a rules file holds one YAML document; a second one begins here"},
 		{name: "second document named", data: "a: 1\n---\nb: 2\n", opts: expect, wantLine: 2,
 			wantMsg: "an expectations file holds one YAML document; a second one begins here"},
-		{name: "syntax error in second document", data: "a: 1\n---\nb: [\n", opts: rules, wantLine: 3,
+		{name: "syntax error in second document", data: "a: 1\n---\nb: [\n", opts: rules, wantLine: 4,
 			wantMsg: "did not find expected node content"},
 		{name: "scanner error keeps its line", data: "a: 1\nb: 'open\n", opts: rules, wantLine: 2,
 			wantMsg: "found unexpected end of stream"},
 		{name: "scanner error prefixed", data: "a: 1\nb: 'open\n", opts: expect, wantLine: 2,
 			wantMsg: "syntax error: found unexpected end of stream"},
-		{name: "parser error as the library counts (from 0)", data: "a: 1\nb: {c: 1\n", opts: rules, wantLine: 1,
+		{name: "parser error counted from one in a rules file", data: "a: 1\nb: {c: 1\n", opts: rules, wantLine: 2,
 			wantMsg: "did not find expected ',' or '}'"},
 		{name: "parser error counted from one", data: "a: 1\nb: {c: 1\n", opts: expect, wantLine: 2,
 			wantMsg: "syntax error: did not find expected ',' or '}'"},
@@ -41,7 +41,7 @@ func TestParse(t *testing.T) {
 			wantMsg: "did not find expected ',' or '}'"},
 		{name: "bad byte line found", data: "a: 1\nb: 2\nc: \x01\n", opts: rules, wantLine: 3,
 			wantMsg: "control characters are not allowed"},
-		{name: "bad byte on line one when not looked for", data: "a: 1\nb: 2\nc: \x01\n", opts: expect, wantLine: 1,
+		{name: "bad byte line found in an expectations file", data: "a: 1\nb: 2\nc: \x01\n", opts: expect, wantLine: 3,
 			wantMsg: "syntax error: control characters are not allowed"},
 		{name: "invalid UTF-8 line found", data: "a: 1\r\nb: \xc3\n", opts: rules, wantLine: 2,
 			wantMsg: "invalid trailing UTF-8 octet"},

@@ -49,7 +49,7 @@ func (r *Reader) Number(v *yaml.Node, field string, lo, hi int) (int, bool) {
 func (r *Reader) Text(v *yaml.Node, field string) (string, bool) {
 	n := Deref(v)
 	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
-		r.Errorf(v.Line, field, "invalid", "must be a text value, not a %s", Describe(n))
+		r.Errorf(v.Line, field, "invalid", "must be a text value, not %s", Describe(n))
 		return "", false
 	}
 	return n.Value, true
