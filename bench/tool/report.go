@@ -408,6 +408,18 @@ func describe(name string) string {
 	return s
 }
 
+// shortDescribe names a set in a table cell.
+func shortDescribe(name string) string {
+	sp, ok := specFor(name)
+	if !ok {
+		return name
+	}
+	if n := sp.splats + sp.named + sp.regexes; n > 0 {
+		return fmt.Sprintf("%s: %s exact + %s patterns", name, group(sp.exact), group(n))
+	}
+	return fmt.Sprintf("%s exact", group(sp.exact))
+}
+
 // group writes n with thousands separators.
 func group(n int) string {
 	s := strconv.Itoa(n)
@@ -480,21 +492,22 @@ func printMarkdown(w io.Writer, rs []*setResult, meta string) {
 		fmt.Fprintf(w, "%s  \n", line)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| rules | server | req/s | CPU µs/req | p50 ms | p99 ms | RSS MB | peak RSS MB | load s |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| rules | server | req/s | CPU µs/req | p50 ms | p99 ms | RSS MB | peak RSS MB | PSS MB | load s | rounds |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {
 		for i, srv := range servers {
 			v := r.value[srv]
 			name := ""
 			if i == 0 {
-				name = r.name + ": " + describe(r.name)
+				name = shortDescribe(r.name)
 			}
 			load := "-"
 			if l, ok := r.load[srv]; ok {
 				load = fmt.Sprintf("%.3f", l)
 			}
-			fmt.Fprintf(w, "| %s | %s | %.0f | %.2f | %.3f | %.3f | %.1f | %.1f | %s |\n", name, srv,
-				v["rps"], v["cpu_us_per_req"], v["p50_us"]/1000, v["p99_us"]/1000, v["rss_kb"]/1024, v["hwm_kb"]/1024, load)
+			fmt.Fprintf(w, "| %s | %s | %.0f | %.2f | %.3f | %.3f | %.1f | %.1f | %.1f | %s | %d/%d |\n", name, srv,
+				v["rps"], v["cpu_us_per_req"], v["p50_us"]/1000, v["p99_us"]/1000, v["rss_kb"]/1024, v["hwm_kb"]/1024,
+				v["pss_kb"]/1024, load, r.valid[srv][0], r.valid[srv][1])
 		}
 		rt := func(col string) string {
 			if x := r.ratio[col]; x > 0 {
@@ -502,9 +515,14 @@ func printMarkdown(w io.Writer, rs []*setResult, meta string) {
 			}
 			return "-"
 		}
-		fmt.Fprintf(w, "| | detour/nginx | %s | %s | %s | %s | %s | %s | %s |\n",
-			rt("rps"), rt("cpu_us_per_req"), rt("p50_us"), rt("p99_us"), rt("rss_kb"), rt("hwm_kb"),
+		fmt.Fprintf(w, "| | detour/nginx | %s | %s | %s | %s | %s | %s | %s | %s | |\n",
+			rt("rps"), rt("cpu_us_per_req"), rt("p50_us"), rt("p99_us"), rt("rss_kb"), rt("hwm_kb"), rt("pss_kb"),
 			ratio(r.load["detour"], r.load["nginx"]))
+	}
+	for _, r := range rs {
+		if d := describe(r.name); d != shortDescribe(r.name) {
+			fmt.Fprintf(w, "\n%s: %s.\n", r.name, d)
+		}
 	}
 	for _, r := range rs {
 		for _, srv := range servers {
