@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,7 +26,7 @@ import (
 
 const serveUsage = "detour serve [--rules PATH] [--listen ADDR] [--admin ADDR] [--store URL] " +
 	"[--tls-cert FILE --tls-key FILE] [--trusted-proxy CIDR]... [--log-format json|text] " +
-	"[--admin-token-file FILE] [--metrics-auth]"
+	"[--admin-token-file FILE] [--metrics-auth] [--access-log=false]"
 
 // Limits of both listeners.
 const (
@@ -48,6 +49,7 @@ type serveConfig struct {
 	tlsKey         string
 	trustedProxies []netip.Prefix
 	logFormat      string
+	accessLog      bool   // one log record per request on the redirect listener
 	store          string // the runtime rule store: a SQLite file
 	adminToken     string // "" means generate one
 	metricsAuth    bool
@@ -74,6 +76,7 @@ func (m *Main) serveFlags(args []string) (serveConfig, int, bool) {
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "TLS private key `FILE` (PEM)")
 	fs.Var(&proxies, "trusted-proxy", "`CIDR` of a proxy whose Forwarded / X-Forwarded-Proto is believed (repeatable)")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: json or text")
+	fs.BoolVar(&cfg.accessLog, "access-log", true, "write one access-log record per redirect-listener request (as nginx's access_log; =false for none)")
 	fs.StringVar(&cfg.store, "store", sqlite.DefaultPath, "runtime rule store `URL`: a SQLite file (path, or sqlite:PATH)")
 	tokenFile := fs.String("admin-token-file", "", "`FILE` holding the admin token (default $DETOUR_ADMIN_TOKEN, else a random one, logged at start)")
 	fs.BoolVar(&cfg.metricsAuth, "metrics-auth", false, "make /metrics require the admin token too")
@@ -99,6 +102,13 @@ func (m *Main) serveFlags(args []string) (serveConfig, int, bool) {
 	fromEnv("tls-key", "DETOUR_TLS_KEY", &cfg.tlsKey)
 	fromEnv("log-format", "DETOUR_LOG_FORMAT", &cfg.logFormat)
 	fromEnv("store", "DETOUR_STORE", &cfg.store)
+	if v := m.Getenv("DETOUR_ACCESS_LOG"); !set["access-log"] && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return cfg, m.usageError(serveUsage, "DETOUR_ACCESS_LOG must be true or false, not %q", v), false
+		}
+		cfg.accessLog = b
+	}
 	if *tokenFile != "" {
 		b, err := os.ReadFile(*tokenFile)
 		if err != nil {
@@ -195,7 +205,11 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 	defer store.Close()
 	metrics := admin.NewMetrics()
 	stats := server.NewStats()
-	handler := server.New(server.Options{TrustedProxies: cfg.trustedProxies, Log: log, LookupLatency: metrics.LookupLatency})
+	var accessLog *slog.Logger
+	if cfg.accessLog {
+		accessLog = log
+	}
+	handler := server.New(server.Options{TrustedProxies: cfg.trustedProxies, Log: accessLog, LookupLatency: metrics.LookupLatency})
 	// With no rules file the reloader serves the built-in demo set (and
 	// the runtime rules).
 	reloader, err := reload.New(reload.Config{Path: cfg.rules, Server: handler, Store: store, Stats: stats, Log: log})

@@ -423,3 +423,58 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
 }
+
+// TestServeAccessLogSwitch: --access-log=false (or DETOUR_ACCESS_LOG=false)
+// answers as before and writes no record per request, as nginx's
+// access_log off; the flag wins over the environment.
+func TestServeAccessLogSwitch(t *testing.T) {
+	path := writeRules(t, "rules:\n  - from: /a\n    to: /b\n")
+	tests := []struct {
+		name    string
+		env     map[string]string
+		flags   []string
+		wantLog bool
+	}{
+		{name: "default on", wantLog: true},
+		{name: "flag off", flags: []string{"--access-log=false"}, wantLog: false},
+		{name: "env off", env: map[string]string{"DETOUR_ACCESS_LOG": "false"}, wantLog: false},
+		{name: "flag on beats env off", env: map[string]string{"DETOUR_ACCESS_LOG": "false"}, flags: []string{"--access-log=true"}, wantLog: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startServe(t, tt.env, args(append([]string{"--rules", path, "--log-format", "json"}, tt.flags...)...)...)
+			resp, err := noFollow.Get(s.base() + "/a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 307 || resp.Header.Get("Location") != "/b" {
+				t.Fatalf("got %d %q, want 307 /b", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			// The record is written after the answer: a second request on
+			// the same connection comes after it.
+			resp, err = noFollow.Get(s.base() + "/a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			logged := false
+			deadline := time.Now().Add(2 * time.Second)
+			for !logged && time.Now().Before(deadline) {
+				for line := range strings.SplitSeq(s.stderr.String(), "\n") {
+					var rec map[string]any
+					if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "request" && rec["path"] == "/a" {
+						logged = true
+					}
+				}
+				if !tt.wantLog {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if logged != tt.wantLog {
+				t.Errorf("access-log record for /a: %v, want %v\n%s", logged, tt.wantLog, s.stderr.String())
+			}
+		})
+	}
+}
