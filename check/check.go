@@ -18,7 +18,6 @@
 package check
 
 import (
-	"net/url"
 	"strconv"
 	"strings"
 )
@@ -133,10 +132,4 @@ func (e Expect) String() string {
 		parts = append(parts, "hops: "+strconv.Itoa(*e.Hops))
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
-}
-
-// isAbsolute reports whether a case URL is absolute (http or https).
-func isAbsolute(u string) bool {
-	p, err := url.Parse(u)
-	return err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != ""
 }

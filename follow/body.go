@@ -73,13 +73,6 @@ func (c *capture) size() int64 {
 	return -1
 }
 
-// spilled reports whether the record has moved to a temp file.
-func (c *capture) spilled() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.file != nil
-}
-
 // newReader returns a reader of the whole body, from its first byte. It
 // fails with ErrBodyTooLarge when the record was dropped.
 func (c *capture) newReader() (io.ReadCloser, error) {

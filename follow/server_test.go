@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -165,16 +164,6 @@ func paths(rs []received) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
 		out[i] = r.Method + " " + r.URI
-	}
-	return out
-}
-
-// hopLines returns "status method path" for each hop, the URL made
-// relative to base.
-func hopLines(hops []follow.Hop, base string) []string {
-	out := make([]string, len(hops))
-	for i, h := range hops {
-		out[i] = fmt.Sprintf("%d %s %s", h.Status, h.Method, strings.TrimPrefix(h.URL, base))
 	}
 	return out
 }

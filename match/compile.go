@@ -53,15 +53,6 @@ type ctable struct {
 	host        hostMatcher
 }
 
-// tmplOr returns the template rule of table ct, or cr's rule when ct is
-// nil.
-func (ct *ctable) tmplOr(cr *crule) *detour.Rule {
-	if ct == nil {
-		return cr.r
-	}
-	return ct.tmpl
-}
-
 // hostMatcher is a compiled host: none, exact or "*." wildcard.
 type hostMatcher struct {
 	kind hostKind

@@ -186,8 +186,3 @@ func equalFold(k, s string) bool {
 func slotIndex(h uint32, n int) int {
 	return int(uint64(h) * uint64(n) >> 32)
 }
-
-// slotTag is the non-zero tag of a hash kept in a slot.
-func slotTag(h uint64) uint64 {
-	return (h>>32 | 1) << 32
-}
