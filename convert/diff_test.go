@@ -484,19 +484,7 @@ func TestNginxDifferential(t *testing.T) {
 		t.Fatal(err)
 	}
 	startProc(t, bin, "-p", tmp, "-c", main, "-g", "daemon off; master_process off;")
-	var all []int
-	for _, c := range cases {
-		all = append(all, c.http)
-	}
-	waitPorts(t, all, filepath.Join(tmp, "error.log"))
-	total := 0
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			importCase(t, "nginx", c, tmp)
-			total += differential(t, c)
-		})
-	}
-	t.Logf("%d nginx configurations, %d requests compared", len(cases), total)
+	runCorpus(t, "nginx", cases, tmp)
 }
 
 func TestApacheDifferential(t *testing.T) {
@@ -550,6 +538,13 @@ func TestApacheDifferential(t *testing.T) {
 		t.Fatal(err)
 	}
 	startProc(t, bin, "-X", "-f", main)
+	runCorpus(t, "apache", cases, tmp)
+}
+
+// runCorpus waits for the server started on every case's port, then
+// imports each case from format and compares detour with the server.
+func runCorpus(t *testing.T, format string, cases []*corpusCase, tmp string) {
+	t.Helper()
 	var all []int
 	for _, c := range cases {
 		all = append(all, c.http)
@@ -558,11 +553,11 @@ func TestApacheDifferential(t *testing.T) {
 	total := 0
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			importCase(t, "apache", c, tmp)
+			importCase(t, format, c, tmp)
 			total += differential(t, c)
 		})
 	}
-	t.Logf("%d Apache configurations, %d requests compared", len(cases), total)
+	t.Logf("%d %s configurations, %d requests compared", len(cases), format, total)
 }
 
 // apacheMain is a self-contained httpd.conf head: modules from the
