@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/detourhttp/detour"
 	"github.com/detourhttp/detour/match"
@@ -168,5 +169,32 @@ func TestHashCS(t *testing.T) {
 		if !match.HashCSAgrees(0x1234, 0x5678, s[:n]) {
 			t.Errorf("length %d: hashCS and hashKey differ", n)
 		}
+	}
+}
+
+// TestTableRule: the template rule TableRule returns is the Rule a Match
+// points at when a row of that table answers, for each table.
+func TestTableRule(t *testing.T) {
+	tables := []detour.Table{
+		{ID: "table:a.csv", File: "a.csv", Rows: []detour.Row{{Line: 2, Path: "/a", To: "/x"}}},
+		{ID: "table:b.csv", File: "b.csv", Status: 301, Rows: []detour.Row{{Line: 2, Path: "/b", To: "/y"}}},
+		{ID: "table:empty.csv", File: "empty.csv"},
+	}
+	tb, ds := match.Compile(nil, tables, match.Options{})
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	for i, path := range []string{"/a", "/b"} {
+		var m match.Match
+		req := detour.Request{Method: "GET", Scheme: "http", Path: path}
+		if !tb.Lookup(&req, time.Time{}, &m) {
+			t.Fatalf("%s: no match", path)
+		}
+		if got := tb.TableRule(i); got != m.Rule || got.ID != tables[i].ID {
+			t.Errorf("TableRule(%d) = %p %q, want the Match's rule %p %q", i, got, got.ID, m.Rule, tables[i].ID)
+		}
+	}
+	if got := tb.TableRule(2); got == nil || got.ID != "table:empty.csv" {
+		t.Errorf("TableRule(2) of an empty table = %v, want its template", got)
 	}
 }

@@ -140,6 +140,11 @@ func (t *Table) Rules() []*detour.Rule { return t.rulePtrs }
 // Tables returns t's tables. The caller must not change them.
 func (t *Table) Tables() []*detour.Table { return t.tablePtrs }
 
+// TableRule returns the template rule of the i-th table of Tables: the
+// Rule that Match.Rule and Candidate.Rule point at when one of its rows
+// answers, its ID the table's id.
+func (t *Table) TableRule(i int) *detour.Rule { return t.tables[i].tmpl }
+
 // Lookup finds the rule that answers req at time now, fills m and reports
 // whether one did. A zero now ignores windows (for lint). It allocates
 // nothing when an exact rule or table row answers.

@@ -126,14 +126,9 @@ func (s *Stats) Index(t *match.Table) map[*detour.Rule]*RuleStats {
 	for _, r := range rules {
 		idx[r] = get(r.ID, r.Status, false)
 	}
-	// A Match for a table row points at the table's template rule; find
-	// it through a lookup-free path: the template is the Rule of any
-	// Candidate of the table, so key by table id through the rows' rule.
-	for _, tb := range tables {
-		st := get(tb.ID, tb.Status, true)
-		if tmpl := TableRule(t, tb); tmpl != nil {
-			idx[tmpl] = st
-		}
+	// A Match for a table row points at the table's template rule.
+	for i, tb := range tables {
+		idx[t.TableRule(i)] = get(tb.ID, tb.Status, true)
 	}
 	for id, rs := range s.byID {
 		if live[id] != rs {
@@ -146,24 +141,6 @@ func (s *Stats) Index(t *match.Table) map[*detour.Rule]*RuleStats {
 	}
 	s.byID = live
 	return idx
-}
-
-// TableRule returns the template rule that a Match for a row of tb points
-// at, found by looking up the table's first row; nil for an empty table.
-func TableRule(t *match.Table, tb *detour.Table) *detour.Rule {
-	for _, row := range tb.Rows {
-		host := row.Host
-		if host == "" {
-			host = tb.Host
-		}
-		req := detour.Request{Method: "GET", Scheme: "http", Host: host, Path: row.Path}
-		for _, c := range t.Candidates(&req, time.Time{}) {
-			if c.Row != 0 && c.Rule.ID == tb.ID {
-				return c.Rule
-			}
-		}
-	}
-	return nil
 }
 
 // All returns the counters of the live rules and tables.
