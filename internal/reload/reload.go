@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -122,6 +123,11 @@ func (r *Reloader) Reload(reason string) error {
 	defer r.mu.Unlock()
 	start := time.Now()
 	log := r.cfg.Log.With("rules", r.rulesName(), "reason", reason)
+	// The fingerprint is taken before the files are read: a change made
+	// while they are read must not count as seen.
+	before := r.watchedLocked()
+	beforePrint := fingerprint(before)
+	defer func() { r.print = printAfter(before, beforePrint, r.watchedLocked()) }()
 
 	if r.set == nil && r.cfg.Store != nil {
 		if err := r.readStoreLocked(context.Background()); err != nil {
@@ -155,7 +161,6 @@ func (r *Reloader) Reload(reason string) error {
 		// so that fixing a table file is seen.
 		r.files = union(r.files, files)
 	}
-	defer func() { r.print = fingerprint(r.watchedLocked()) }()
 	if err != nil {
 		r.failures.Add(1)
 		r.stats.LastError = err.Error()
@@ -324,6 +329,16 @@ func (r *Reloader) watched() []string {
 
 func (r *Reloader) watchedLocked() []string {
 	return append([]string{r.cfg.Path}, r.files...)
+}
+
+// printAfter returns the fingerprint to keep after a load that changed
+// the watch list from before to after: the one taken before the load when
+// the list is the same, else a new one (the new files were read just now).
+func printAfter(before, beforePrint, after []string) []string {
+	if slices.Equal(before, after) {
+		return beforePrint
+	}
+	return fingerprint(after)
 }
 
 // loadedPrint returns the fingerprint taken after the last load.

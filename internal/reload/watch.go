@@ -31,9 +31,10 @@ func (r *Reloader) Run(ctx context.Context) error {
 	// A change between the last load and now, before the watches were in
 	// place, would otherwise go unseen.
 	if ws.print = fingerprint(ws.files); !slices.Equal(ws.print, r.loadedPrint()) {
+		before := slices.Clone(ws.files)
 		r.Reload("changed before watching") // logged and counted by Reload
 		ws.rebuild()
-		ws.print = fingerprint(ws.files)
+		ws.print = printAfter(before, ws.print, ws.files)
 	}
 
 	var timer *time.Timer
@@ -77,10 +78,13 @@ func (r *Reloader) Run(ctx context.Context) error {
 				continue
 			}
 			pending = false
-			if direct || !slices.Equal(fingerprint(ws.files), ws.print) {
+			if now := fingerprint(ws.files); direct || !slices.Equal(now, ws.print) {
+				// Taken before the load: a change made during it
+				// stays unseen and reloads again.
+				before := slices.Clone(ws.files)
 				r.Reload("file change") // logged and counted by Reload
 				ws.rebuild()
-				ws.print = fingerprint(ws.files)
+				ws.print = printAfter(before, now, ws.files)
 			}
 			direct = false
 		}
