@@ -11,13 +11,14 @@ import (
 // echoLimit caps the request body the echo reads and shows.
 const echoLimit = 1 << 20
 
-// echo answers 200 with the request as it arrived — request line, headers
+// echo answers 200 (400 when the body cannot be read) with the request as it arrived — request line, headers
 // in name order, a blank line, the body — so that a client following a
 // redirect can see which method and body reached the target.
-func echo(w http.ResponseWriter, r *http.Request) outcome {
+func echo(w http.ResponseWriter, r *http.Request) (status int) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, echoLimit+1))
 	if err != nil {
-		return writeText(w, r, http.StatusBadRequest, "400 Bad Request: cannot read the request body\n")
+		writeText(w, r, http.StatusBadRequest, "400 Bad Request: cannot read the request body\n")
+		return http.StatusBadRequest
 	}
 	truncated := len(body) > echoLimit
 	if truncated {
@@ -61,5 +62,5 @@ func echo(w http.ResponseWriter, r *http.Request) outcome {
 	if r.Method != http.MethodHead {
 		w.Write(b.Bytes())
 	}
-	return outcome{status: http.StatusOK}
+	return http.StatusOK
 }

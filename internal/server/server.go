@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/detourhttp/detour"
 	"github.com/detourhttp/detour/match"
@@ -87,6 +88,8 @@ type exchange struct {
 	m    match.Match
 	loc  []byte
 	body []byte
+	clen []byte  // the note's length in decimal
+	hdr  []field // the redirect's header fields; values may point into loc and clen
 }
 
 // New returns a Handler with no rules; it answers 503 until Store is
@@ -97,7 +100,7 @@ func New(opts Options) *Handler {
 		h.now, h.realNow = time.Now, true
 	}
 	h.pool.New = func() any {
-		return &exchange{loc: make([]byte, 0, 256), body: make([]byte, 0, 512)}
+		return &exchange{loc: make([]byte, 0, 256), body: make([]byte, 0, 512), clen: make([]byte, 0, 8), hdr: make([]field, 0, 8)}
 	}
 	return h
 }
@@ -122,6 +125,34 @@ type outcome struct {
 	path   string // normalised when it could be, else as received
 }
 
+// inbound is what deciding an answer needs of a request, whether net/http
+// or the lean HTTP/1.1 path read it.
+type inbound struct {
+	method    string
+	tls       bool
+	remote    string // the peer's address as ip:port
+	host      string // the Host as received
+	path      string // the target's escaped path
+	query     string // the target's raw query
+	forwarded string // the last Forwarded header line, "" when none
+	xfp       string // the last X-Forwarded-Proto header line, "" when none
+}
+
+// verdict is the kind of answer decide chose.
+type verdict uint8
+
+const (
+	answerRedirect verdict = iota // a rule matched: x.m, x.loc, x.body and x.hdr hold the answer
+	answerNotFound                // 404
+	answerEcho                    // the demo echo
+	answerBadPath                 // 400: the path cannot be normalised
+	answerBadHost                 // 400: the host cannot be normalised
+	answerNoRules                 // 503: no rule set stored yet
+)
+
+// field is one response header field of a redirect.
+type field struct{ name, value string }
+
 // ServeHTTP answers r: a redirect or 410 when a rule matches, the demo
 // echo, 404 when nothing matches, 400 for a path or host that cannot be
 // normalised, 503 before any rule set is stored. It never reads the
@@ -134,38 +165,85 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := h.pool.Get().(*exchange)
 	out := h.serve(w, r, x)
 	if h.log != nil {
-		h.logAccess(r, out, start)
+		h.logAccess(r.Method, r.RemoteAddr, out, start)
 	}
+	h.release(x)
+}
+
+func (h *Handler) release(x *exchange) {
 	x.m = match.Match{}
 	x.req = detour.Request{}
 	x.loc, x.body = x.loc[:0], x.body[:0]
+	clear(x.hdr)
+	x.hdr = x.hdr[:0]
 	h.pool.Put(x)
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) outcome {
+	path, query := splitTarget(r)
+	in := inbound{method: r.Method, tls: r.TLS != nil, remote: r.RemoteAddr, host: r.Host, path: path, query: query}
+	if len(h.trusted) > 0 {
+		in.forwarded = lastLine(r.Header["Forwarded"])
+		in.xfp = lastLine(r.Header["X-Forwarded-Proto"])
+	}
+	v, out := h.decide(x, &in, true)
+	switch v {
+	case answerRedirect:
+		writeRedirect(w, r, x)
+	case answerNotFound:
+		writeText(w, r, http.StatusNotFound, notFoundText)
+	case answerEcho:
+		out.status = echo(w, r)
+	case answerBadPath:
+		writeText(w, r, http.StatusBadRequest, badPathText)
+	case answerBadHost:
+		writeText(w, r, http.StatusBadRequest, badHostText)
+	case answerNoRules:
+		writeText(w, r, http.StatusServiceUnavailable, noRulesText)
+	}
+	return out
+}
+
+// The bodies of the plain-text answers.
+const (
+	notFoundText = "404 Not Found: no rule matches this request\n"
+	badPathText  = "400 Bad Request: bad request path\n"
+	badHostText  = "400 Bad Request: bad request host\n"
+	noRulesText  = "503 Service Unavailable: no rules loaded\n"
+)
+
+func lastLine(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[len(vs)-1]
+}
+
+// decide chooses the answer to in: it normalises the request, looks it
+// up and, for a redirect, renders Location, note and header fields into
+// x. A redirect or 404 is counted here (rule hits, not-found, lookup
+// latency); final says the caller answers whatever the verdict, so that
+// the demo echo is counted too. Without final, an echo is left uncounted
+// for net/http to count when it answers it.
+func (h *Handler) decide(x *exchange, in *inbound, final bool) (verdict, outcome) {
 	rs := h.rules.Load()
 	if rs == nil {
-		return writeText(w, r, http.StatusServiceUnavailable, "503 Service Unavailable: no rules loaded\n")
+		return answerNoRules, outcome{status: http.StatusServiceUnavailable, host: in.host, path: in.path}
 	}
-	rawPath, query := splitTarget(r)
-	path, err := detour.NormalizePath(rawPath, rs.MergeSlashes)
+	path, err := detour.NormalizePath(in.path, rs.MergeSlashes)
 	if err != nil {
-		out := writeText(w, r, http.StatusBadRequest, "400 Bad Request: bad request path\n")
-		out.host, out.path = r.Host, rawPath
-		return out
+		return answerBadPath, outcome{status: http.StatusBadRequest, host: in.host, path: in.path}
 	}
-	host, err := detour.NormalizeHost(r.Host)
+	host, err := detour.NormalizeHost(in.host)
 	if err != nil {
-		out := writeText(w, r, http.StatusBadRequest, "400 Bad Request: bad request host\n")
-		out.host, out.path = r.Host, path
-		return out
+		return answerBadHost, outcome{status: http.StatusBadRequest, host: in.host, path: path}
 	}
 	x.req = detour.Request{
-		Method: r.Method,
-		Scheme: h.scheme(r),
+		Method: in.method,
+		Scheme: h.scheme(in),
 		Host:   host,
 		Path:   path,
-		Query:  query,
+		Query:  in.query,
 	}
 	now := h.now()
 	t0 := now
@@ -173,10 +251,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) out
 		t0 = time.Now()
 	}
 	found := rs.Table.Lookup(&x.req, now, &x.m)
+	echo := !found && rs.Echo && path == EchoPath
+	if echo && !final {
+		return answerEcho, outcome{host: host, path: path}
+	}
 	if h.latency != nil {
 		h.latency.Observe(time.Since(t0).Seconds())
 	}
-	var out outcome
+	out := outcome{host: host, path: path}
 	switch {
 	case found:
 		if rs.Stats != nil {
@@ -184,16 +266,48 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) out
 				st.hit(x.m.Status(), now)
 			}
 		}
-		out = writeRedirect(w, r, x, now)
-	case rs.Echo && path == EchoPath:
+		x.render(now)
+		out.status, out.row = x.m.Status(), x.m.Row
+		if x.m.Rule != nil {
+			out.rule = x.m.Rule.ID
+		}
+		return answerRedirect, out
+	case echo:
 		h.notFound.Add(1)
-		out = echo(w, r)
-	default:
-		h.notFound.Add(1)
-		out = writeText(w, r, http.StatusNotFound, "404 Not Found: no rule matches this request\n")
+		return answerEcho, out
 	}
-	out.host, out.path = host, path
-	return out
+	h.notFound.Add(1)
+	out.status = http.StatusNotFound
+	return answerNotFound, out
+}
+
+// render puts the matched rule's answer in x: the Location, the HTML note,
+// and the header fields in the order net/http writes them (sorted by
+// name, values of one name in the order set) — all but Date.
+func (x *exchange) render(now time.Time) {
+	status := x.m.Status()
+	x.loc = x.m.AppendLocation(x.loc[:0])
+	x.body = appendNote(x.body[:0], status, x.loc)
+	x.clen = strconv.AppendInt(x.clen[:0], int64(len(x.body)), 10)
+	if len(x.loc) > 0 {
+		x.hdr = append(x.hdr, field{"Location", unsafe.String(unsafe.SliceData(x.loc), len(x.loc))})
+	}
+	x.m.Headers(now, func(name, value string) {
+		name = textproto.CanonicalMIMEHeaderKey(name)
+		if name == "Content-Type" {
+			return // the note's own type wins
+		}
+		x.hdr = append(x.hdr, field{name, value})
+	})
+	x.hdr = append(x.hdr,
+		field{"Content-Type", "text/html; charset=utf-8"},
+		field{"Content-Length", unsafe.String(unsafe.SliceData(x.clen), len(x.clen))})
+	// Insertion sort, stable: a handful of fields.
+	for i := 1; i < len(x.hdr); i++ {
+		for j := i; j > 0 && x.hdr[j].name < x.hdr[j-1].name; j-- {
+			x.hdr[j], x.hdr[j-1] = x.hdr[j-1], x.hdr[j]
+		}
+	}
 }
 
 // splitTarget returns the escaped path and the raw query of r's request
@@ -222,24 +336,24 @@ func splitTarget(r *http.Request) (path, query string) {
 	return path, query
 }
 
-// scheme returns "https" when r came over TLS and "http" otherwise, unless
-// the peer is a trusted proxy that says otherwise: the last element of the
-// last Forwarded header's proto=, else the last element of
-// X-Forwarded-Proto. The last element is the one the nearest proxy — the
-// trusted one — added; earlier ones may come from the client.
-func (h *Handler) scheme(r *http.Request) string {
+// scheme returns "https" when the request came over TLS and "http"
+// otherwise, unless the peer is a trusted proxy that says otherwise: the
+// last element of the last Forwarded header's proto=, else the last
+// element of X-Forwarded-Proto. The last element is the one the nearest
+// proxy — the trusted one — added; earlier ones may come from the client.
+func (h *Handler) scheme(in *inbound) string {
 	s := "http"
-	if r.TLS != nil {
+	if in.tls {
 		s = "https"
 	}
-	if len(h.trusted) == 0 || !h.trustedPeer(r.RemoteAddr) {
+	if len(h.trusted) == 0 || (in.forwarded == "" && in.xfp == "") || !h.trustedPeer(in.remote) {
 		return s
 	}
-	if v := forwardedProto(r.Header["Forwarded"]); v != "" {
+	if v := forwardedProto(in.forwarded); v != "" {
 		return v
 	}
-	if vs := r.Header["X-Forwarded-Proto"]; len(vs) > 0 {
-		if v := knownScheme(lastElement(vs[len(vs)-1])); v != "" {
+	if in.xfp != "" {
+		if v := knownScheme(lastElement(in.xfp)); v != "" {
 			return v
 		}
 	}
@@ -260,13 +374,13 @@ func (h *Handler) trustedPeer(remote string) bool {
 	return false
 }
 
-// forwardedProto returns the proto= of the last element of RFC 7239
-// Forwarded headers, "" when it has none or names no known scheme.
-func forwardedProto(vs []string) string {
-	if len(vs) == 0 {
+// forwardedProto returns the proto= of the last element of an RFC 7239
+// Forwarded header line, "" when it has none or names no known scheme.
+func forwardedProto(v string) string {
+	if v == "" {
 		return ""
 	}
-	for pair := range strings.SplitSeq(lastElement(vs[len(vs)-1]), ";") {
+	for pair := range strings.SplitSeq(lastElement(v), ";") {
 		k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
 		if ok && strings.EqualFold(k, "proto") {
 			return knownScheme(strings.Trim(v, `"`))
@@ -292,47 +406,39 @@ func knownScheme(v string) string {
 	return ""
 }
 
-// writeRedirect is the one place a matched rule reaches the wire: status,
-// Location (none for 410), the rule's headers, and — for every method but
-// HEAD — a short HTML note linking to the target.
-func writeRedirect(w http.ResponseWriter, r *http.Request, x *exchange, now time.Time) outcome {
-	status := x.m.Status()
-	x.loc = x.m.AppendLocation(x.loc[:0])
-	x.body = appendNote(x.body[:0], status, x.loc)
-
+// writeRedirect writes the answer decide rendered into x through
+// net/http: status, the header fields, and — for every method but HEAD —
+// the HTML note.
+func writeRedirect(w http.ResponseWriter, r *http.Request, x *exchange) {
 	// The header map keeps its value slices after ServeHTTP returns, so
-	// they get one fresh backing array rather than pooled memory.
-	vals := make([]string, 0, 6)
-	hdr := w.Header()
-	set := func(name, value string) {
-		vals = append(vals, value)
-		hdr[name] = vals[len(vals)-1 : len(vals) : len(vals)]
-	}
-	// Location and Content-Length share one string: one allocation.
-	n := len(x.loc)
-	both := string(strconv.AppendInt(x.loc, int64(len(x.body)), 10))
-	if n > 0 {
-		set("Location", both[:n])
-	}
-	x.m.Headers(now, func(name, value string) {
-		name = textproto.CanonicalMIMEHeaderKey(name)
-		if old, ok := hdr[name]; ok {
-			hdr[name] = append(old[:len(old):len(old)], value)
-			return
+	// they get one fresh backing array rather than pooled memory, and
+	// Location and Content-Length (pooled bytes in x) share one string.
+	both := string(x.loc) + string(x.clen)
+	vals := make([]string, len(x.hdr))
+	for i, f := range x.hdr {
+		switch f.name {
+		case "Location":
+			vals[i] = both[:len(x.loc)]
+		case "Content-Length":
+			vals[i] = both[len(x.loc):]
+		default:
+			vals[i] = f.value
 		}
-		set(name, value)
-	})
-	set("Content-Type", "text/html; charset=utf-8")
-	set("Content-Length", both[n:])
-	w.WriteHeader(status)
+	}
+	hdr := w.Header()
+	// x.hdr is sorted: the values of one name are next to each other.
+	for i := 0; i < len(x.hdr); {
+		j := i + 1
+		for j < len(x.hdr) && x.hdr[j].name == x.hdr[i].name {
+			j++
+		}
+		hdr[x.hdr[i].name] = vals[i:j:j]
+		i = j
+	}
+	w.WriteHeader(x.m.Status())
 	if r.Method != http.MethodHead {
 		w.Write(x.body)
 	}
-	out := outcome{status: status, row: x.m.Row}
-	if x.m.Rule != nil {
-		out.rule = x.m.Rule.ID
-	}
-	return out
 }
 
 // appendNote appends the HTML note of a redirect to loc (or of a 410 when
@@ -381,7 +487,7 @@ func appendHTMLEscaped(dst, s []byte) []byte {
 }
 
 // writeText answers with a short plain-text body: 400, 404, 503.
-func writeText(w http.ResponseWriter, r *http.Request, status int, body string) outcome {
+func writeText(w http.ResponseWriter, r *http.Request, status int, body string) {
 	hdr := w.Header()
 	hdr["Content-Type"] = []string{"text/plain; charset=utf-8"}
 	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
@@ -390,23 +496,22 @@ func writeText(w http.ResponseWriter, r *http.Request, status int, body string) 
 	if r.Method != http.MethodHead {
 		w.Write([]byte(body))
 	}
-	return outcome{status: status}
 }
 
 // logAccess writes the access-log record of one request.
-func (h *Handler) logAccess(r *http.Request, out outcome, start time.Time) {
+func (h *Handler) logAccess(method, remote string, out outcome, start time.Time) {
 	ctx := context.Background()
 	if !h.log.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
 	attrs := [...]slog.Attr{
-		slog.String("method", r.Method),
+		slog.String("method", method),
 		slog.String("host", out.host),
 		slog.String("path", out.path),
 		slog.Int("status", out.status),
 		slog.String("rule", out.rule),
 		slog.Duration("duration", time.Since(start)),
-		slog.String("remote", r.RemoteAddr),
+		slog.String("remote", remote),
 		slog.Int("row", out.row),
 	}
 	n := len(attrs)
