@@ -26,7 +26,7 @@ import (
 
 const serveUsage = "detour serve [--rules PATH] [--listen ADDR] [--admin ADDR] [--store URL] " +
 	"[--tls-cert FILE --tls-key FILE] [--trusted-proxy CIDR]... [--log-format json|text] " +
-	"[--admin-token-file FILE] [--metrics-auth] [--access-log=false]"
+	"[--admin-token-file FILE] [--metrics-auth] [--access-log=false] [--lean=false]"
 
 // Limits of both listeners.
 const (
@@ -53,6 +53,7 @@ type serveConfig struct {
 	store          string // the runtime rule store: a SQLite file
 	adminToken     string // "" means generate one
 	metricsAuth    bool
+	lean           bool // plain HTTP/1.1 GET and HEAD through server.Lean
 }
 
 // listFlag is a flag that may be repeated.
@@ -80,6 +81,7 @@ func (m *Main) serveFlags(args []string) (serveConfig, int, bool) {
 	fs.StringVar(&cfg.store, "store", sqlite.DefaultPath, "runtime rule store `URL`: a SQLite file (path, or sqlite:PATH)")
 	tokenFile := fs.String("admin-token-file", "", "`FILE` holding the admin token (default $DETOUR_ADMIN_TOKEN, else a random one, logged at start)")
 	fs.BoolVar(&cfg.metricsAuth, "metrics-auth", false, "make /metrics require the admin token too")
+	fs.BoolVar(&cfg.lean, "lean", true, "answer plain-HTTP GET and HEAD redirects on detour's own lean HTTP/1.1 path, handing everything else to net/http (=false: net/http for all)")
 	pos, code, ok := m.parseFlags(fs, args, serveUsage)
 	if !ok {
 		return cfg, code, false
@@ -108,6 +110,13 @@ func (m *Main) serveFlags(args []string) (serveConfig, int, bool) {
 			return cfg, m.usageError(serveUsage, "DETOUR_ACCESS_LOG must be true or false, not %q", v), false
 		}
 		cfg.accessLog = b
+	}
+	if v := m.Getenv("DETOUR_LEAN"); !set["lean"] && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return cfg, m.usageError(serveUsage, "DETOUR_LEAN must be true or false, not %q", v), false
+		}
+		cfg.lean = b
 	}
 	if *tokenFile != "" {
 		b, err := os.ReadFile(*tokenFile)
@@ -292,11 +301,26 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 	defer cancel()
 	var wg sync.WaitGroup
 	failed := make(chan error, 2)
+	// redirect is the redirect listener: net/http alone over TLS (and
+	// with --lean=false), else the lean path in front of it.
+	type listener interface {
+		Shutdown(context.Context) error
+		Close() error
+	}
+	var redirect listener = srv
+	var lean *server.Lean
+	if tlsConfig == nil && cfg.lean {
+		lean = server.NewLean(handler, srv)
+		redirect = lean
+	}
 	wg.Go(func() {
 		var err error
-		if tlsConfig != nil {
+		switch {
+		case tlsConfig != nil:
 			err = srv.ServeTLS(ln, "", "")
-		} else {
+		case lean != nil:
+			err = lean.Serve(ln)
+		default:
 			err = srv.Serve(ln)
 		}
 		if !errors.Is(err, http.ErrServerClosed) {
@@ -344,7 +368,7 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 	sctx, scancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer scancel()
 	var sg sync.WaitGroup
-	for _, s := range []*http.Server{srv, adm} {
+	for _, s := range []listener{redirect, adm} {
 		sg.Go(func() {
 			if err := s.Shutdown(sctx); err != nil {
 				log.Warn("shutdown cut requests short", "error", err)

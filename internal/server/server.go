@@ -171,12 +171,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) release(x *exchange) {
+	x.reset()
+	h.pool.Put(x)
+}
+
+// reset empties x for the next request, dropping its references.
+func (x *exchange) reset() {
 	x.m = match.Match{}
 	x.req = detour.Request{}
-	x.loc, x.body = x.loc[:0], x.body[:0]
+	x.loc, x.body, x.clen = x.loc[:0], x.body[:0], x.clen[:0]
 	clear(x.hdr)
 	x.hdr = x.hdr[:0]
-	h.pool.Put(x)
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) outcome {

@@ -1,0 +1,541 @@
+//go:build linux
+
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Sizes of a lean connection's buffers.
+const (
+	leanReadBuf  = 4 << 10
+	leanMaxHead  = 16 << 10 // a longer head goes to net/http (which allows MaxHeaderBytes)
+	leanFlushOut = 32 << 10 // answers to pipelined requests are written in batches up to this
+	leanLinger   = 500 * time.Millisecond
+)
+
+// loop is one event loop: an epoll instance watching its own duplicate of
+// the listener (shared with the other loops through EPOLLEXCLUSIVE, so one
+// of them takes each new connection) and the connections it accepted. It
+// runs on one goroutine; nothing in it is shared but killed.
+type loop struct {
+	l      *Lean
+	ep     int      // the epoll instance
+	epf    *os.File // ep in Go's poller, once run starts
+	lfd    int      // this loop's duplicate of the listener; -1 once closed
+	wakefd int      // an eventfd Shutdown and Close write to
+	killed atomic.Bool
+
+	conns  []*econn // by file descriptor
+	live   int
+	events [256]unix.EpollEvent
+	x      *exchange
+	now    time.Time
+	sweep  time.Time // when to look for expired connections next
+	pause  time.Time // accepting resumes then (out of file descriptors)
+}
+
+// econn is a connection of a loop.
+type econn struct {
+	fd      int
+	remote  string
+	buf     []byte // read, not yet answered: buf[r:w]
+	r, w    int
+	out     []byte    // answers not yet written
+	expires time.Time // the read (header, idle) or write deadline; zero for none
+	wrote   time.Time // when out started waiting for the peer, for the write timeout
+	timed   bool      // expires is the current request's header deadline
+	closing bool      // close once out is written
+	linger  bool      // FIN sent: read and drop until the peer's FIN or expires
+}
+
+var errNoLoops = errors.New("lean: no event loops for this listener")
+
+// newLoops returns GOMAXPROCS event loops serving ln, which must be a
+// *net.TCPListener.
+func newLoops(l *Lean, ln net.Listener) ([]*loop, error) {
+	tl, ok := ln.(*net.TCPListener)
+	if !ok {
+		return nil, errNoLoops
+	}
+	rc, err := tl.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	loops := make([]*loop, 0, runtime.GOMAXPROCS(0))
+	for range cap(loops) {
+		lp, err := newLoop(l, rc)
+		if err != nil {
+			for _, lp := range loops {
+				lp.shut()
+			}
+			return nil, err
+		}
+		loops = append(loops, lp)
+	}
+	return loops, nil
+}
+
+func newLoop(l *Lean, rc syscall.RawConn) (*loop, error) {
+	lp := &loop{l: l, ep: -1, lfd: -1, wakefd: -1, x: l.h.pool.Get().(*exchange)}
+	var derr error
+	if err := rc.Control(func(fd uintptr) {
+		lp.lfd, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil || derr != nil {
+		lp.lfd = -1
+		return nil, errors.Join(err, derr)
+	}
+	var err error
+	if lp.ep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+		lp.shut()
+		return nil, fmt.Errorf("epoll_create1: %w", err)
+	}
+	if lp.wakefd, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
+		lp.shut()
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	if err := lp.watchListener(); err != nil {
+		lp.shut()
+		return nil, err
+	}
+	if err := unix.EpollCtl(lp.ep, unix.EPOLL_CTL_ADD, lp.wakefd,
+		&unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(lp.wakefd)}); err != nil {
+		lp.shut()
+		return nil, fmt.Errorf("epoll_ctl: %w", err)
+	}
+	return lp, nil
+}
+
+func (lp *loop) watchListener() error {
+	err := unix.EpollCtl(lp.ep, unix.EPOLL_CTL_ADD, lp.lfd,
+		&unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLEXCLUSIVE, Fd: int32(lp.lfd)})
+	if err != nil {
+		return fmt.Errorf("epoll_ctl: %w", err)
+	}
+	return nil
+}
+
+// wake interrupts the loop's wait, to notice closing or killed.
+func (lp *loop) wake() {
+	var one = [8]byte{1}
+	unix.Write(lp.wakefd, one[:])
+}
+
+// run serves until the Lean closes and the loop's connections are gone,
+// or until killed. It returns an error only when epoll fails.
+//
+// The loop waits in Go's own poller, not in epoll_wait: the epoll
+// instance is itself a pollable file there, readable while it has events.
+// Blocking in epoll_wait instead would hold the loop's thread in a system
+// call, and the runtime would keep taking its P away and handing it back.
+func (lp *loop) run() error {
+	defer lp.shut()
+	if err := unix.SetNonblock(lp.ep, true); err != nil {
+		return fmt.Errorf("epoll: %w", err)
+	}
+	lp.epf = os.NewFile(uintptr(lp.ep), "epoll")
+	rc, err := lp.epf.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("epoll: %w", err)
+	}
+	var n int
+	var werr error
+	wait := func(fd uintptr) bool {
+		n, werr = unix.EpollWait(int(fd), lp.events[:], 0)
+		return n > 0 || werr != nil && !errors.Is(werr, unix.EINTR)
+	}
+	lp.sweep = time.Now().Add(time.Second)
+	lp.epf.SetReadDeadline(lp.sweep)
+	for {
+		n, werr = 0, nil
+		err := rc.Read(wait)
+		switch {
+		case werr != nil:
+			return fmt.Errorf("epoll_wait: %w", werr)
+		case err != nil && !errors.Is(err, os.ErrDeadlineExceeded):
+			return fmt.Errorf("epoll: %w", err)
+		}
+		lp.now = time.Now()
+		for i := range n {
+			ev := &lp.events[i]
+			switch fd := int(ev.Fd); fd {
+			case lp.lfd:
+				lp.accept()
+			case lp.wakefd:
+				var b [8]byte
+				unix.Read(lp.wakefd, b[:])
+			default:
+				if c := lp.conn(fd); c != nil {
+					lp.event(c, ev.Events)
+				}
+			}
+		}
+		if lp.killed.Load() {
+			return nil
+		}
+		if lp.l.closing.Load() {
+			lp.closeListener()
+			lp.closeIdle()
+			if lp.live == 0 {
+				return nil
+			}
+		}
+		if !lp.pause.IsZero() && !lp.now.Before(lp.pause) && lp.lfd >= 0 {
+			lp.pause = time.Time{}
+			lp.watchListener()
+		}
+		if !lp.now.Before(lp.sweep) {
+			lp.expire()
+			lp.sweep = lp.now.Add(time.Second)
+			lp.epf.SetReadDeadline(lp.sweep)
+		}
+	}
+}
+
+// shut closes everything the loop holds.
+func (lp *loop) shut() {
+	for _, c := range lp.conns {
+		if c != nil {
+			lp.close(c)
+		}
+	}
+	lp.closeListener()
+	if lp.wakefd >= 0 {
+		unix.Close(lp.wakefd)
+	}
+	if lp.epf != nil {
+		lp.epf.Close() // and with it ep
+	} else if lp.ep >= 0 {
+		unix.Close(lp.ep)
+	}
+	lp.wakefd, lp.ep, lp.epf = -1, -1, nil
+	if lp.x != nil {
+		lp.l.h.pool.Put(lp.x)
+		lp.x = nil
+	}
+}
+
+func (lp *loop) closeListener() {
+	if lp.lfd >= 0 {
+		unix.Close(lp.lfd)
+		lp.lfd = -1
+	}
+}
+
+// accept takes the connections waiting on the listener.
+func (lp *loop) accept() {
+	for lp.lfd >= 0 {
+		fd, sa, err := unix.Accept4(lp.lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		switch {
+		case err == nil:
+		case errors.Is(err, unix.EAGAIN):
+			return
+		case errors.Is(err, unix.EINTR), errors.Is(err, unix.ECONNABORTED):
+			continue
+		default:
+			// Out of file descriptors or memory: stop listening a
+			// moment, as net/http backs off, rather than spin.
+			lp.l.logf("http: Accept error: %v; retrying in 100ms", err)
+			unix.EpollCtl(lp.ep, unix.EPOLL_CTL_DEL, lp.lfd, nil)
+			lp.pause = lp.now.Add(100 * time.Millisecond)
+			return
+		}
+		// As net.Listen's connections: no Nagle delay, keep-alive probes
+		// after 15 s.
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 15)
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 15)
+		c := &econn{fd: fd, remote: sockaddrString(sa), buf: make([]byte, leanReadBuf)}
+		if h := lp.l.header; h > 0 {
+			c.expires, c.timed = lp.now.Add(h), true
+		}
+		if err := unix.EpollCtl(lp.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{
+			Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}); err != nil {
+			unix.Close(fd)
+			continue
+		}
+		for fd >= len(lp.conns) {
+			lp.conns = append(lp.conns, make([]*econn, len(lp.conns)+64)...)
+		}
+		lp.conns[fd] = c
+		lp.live++
+	}
+}
+
+func (lp *loop) conn(fd int) *econn {
+	if fd < 0 || fd >= len(lp.conns) {
+		return nil
+	}
+	return lp.conns[fd]
+}
+
+// close closes c, unless it is gone already.
+func (lp *loop) close(c *econn) {
+	if lp.conn(c.fd) == c {
+		lp.forget(c)
+		unix.Close(c.fd)
+	}
+}
+
+func (lp *loop) forget(c *econn) {
+	if lp.conns[c.fd] == c {
+		lp.conns[c.fd] = nil
+		lp.live--
+	}
+}
+
+// event handles what epoll said of c.
+func (lp *loop) event(c *econn, ev uint32) {
+	defer func() {
+		if err := recover(); err != nil {
+			buf := make([]byte, 64<<10)
+			buf = buf[:runtime.Stack(buf, false)]
+			lp.l.logf("http: panic serving %v: %v\n%s", c.remote, err, buf)
+			lp.close(c)
+		}
+	}()
+	hup := ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
+	if ev&unix.EPOLLOUT != 0 && len(c.out) > 0 {
+		if !lp.flush(c) || len(c.out) > 0 {
+			return
+		}
+		// Written: the requests that waited behind the answers go on,
+		// and what arrived meanwhile is read (its edge has passed).
+		if lp.process(c) {
+			lp.readable(c, hup)
+		}
+		return
+	}
+	if ev&unix.EPOLLIN != 0 || hup {
+		lp.readable(c, hup)
+	}
+}
+
+// readable reads what c's peer sent and answers it. With edge-triggered
+// epoll a read shorter than the space offered has emptied the socket, so
+// the loop need not read again to see EAGAIN — unless the peer closed,
+// when it reads on to see the end.
+func (lp *loop) readable(c *econn, hup bool) {
+	for {
+		if len(c.out) > 0 {
+			return // the peer is not reading: wait for EPOLLOUT
+		}
+		if c.w == len(c.buf) {
+			switch {
+			case c.r > 0:
+				c.w = copy(c.buf, c.buf[c.r:c.w])
+				c.r = 0
+			case len(c.buf) < leanMaxHead:
+				c.buf = append(c.buf, make([]byte, len(c.buf))...)
+			default:
+				lp.handoff(c) // a head longer than ours: net/http allows more
+				return
+			}
+		}
+		space := len(c.buf) - c.w
+		n, err := unix.Read(c.fd, c.buf[c.w:])
+		switch {
+		case n > 0:
+			if c.linger {
+				c.w = c.r // dropped
+				continue
+			}
+			c.w += n
+			if !lp.process(c) {
+				return
+			}
+			if n < space && !hup {
+				return
+			}
+		case n == 0 && err == nil:
+			lp.close(c) // the peer closed
+			return
+		case errors.Is(err, unix.EAGAIN):
+			return
+		case errors.Is(err, unix.EINTR):
+		default:
+			lp.close(c)
+			return
+		}
+	}
+}
+
+// process answers the whole requests in c's buffer and writes the
+// answers. It returns false when c is gone (closed or handed to net/http).
+func (lp *loop) process(c *econn) bool {
+	l := lp.l
+	for c.r < c.w && !c.closing {
+		var hd leanHead
+		switch parseHead(c.buf[c.r:c.w], &hd) {
+		case headMore:
+			if !c.timed && l.header > 0 {
+				c.expires, c.timed = lp.now.Add(l.header), true
+			}
+			return lp.flush(c)
+		case headHandoff:
+			lp.handoff(c)
+			return false
+		}
+		closing := l.closing.Load()
+		var ok bool
+		if c.out, ok = l.answer(c.out, lp.x, &hd, c.remote, lp.now, closing); !ok {
+			lp.handoff(c)
+			return false
+		}
+		c.r += hd.n
+		c.timed = false
+		if closing {
+			c.closing = true
+			c.r = c.w
+		}
+		if len(c.out) >= leanFlushOut {
+			if !lp.flush(c) {
+				return false
+			}
+			if len(c.out) > 0 {
+				return true // the peer is slow: the rest waits for EPOLLOUT
+			}
+		}
+	}
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+	}
+	if !lp.flush(c) {
+		return false
+	}
+	if len(c.out) == 0 && c.r == c.w {
+		if c.closing {
+			lp.lingerClose(c)
+			return false
+		}
+		c.expires = time.Time{}
+		if l.idle > 0 {
+			c.expires = lp.now.Add(l.idle)
+		}
+	}
+	return true
+}
+
+// flush writes c.out as far as the socket takes it. It returns false when
+// c failed and was closed.
+func (lp *loop) flush(c *econn) bool {
+	for len(c.out) > 0 {
+		n, err := unix.Write(c.fd, c.out)
+		switch {
+		case n > 0:
+			rest := copy(c.out, c.out[n:])
+			c.out = c.out[:rest]
+			c.wrote = time.Time{}
+		case errors.Is(err, unix.EAGAIN):
+			if c.wrote.IsZero() {
+				// Waiting for the peer to read is not idling:
+				// only the write timeout applies.
+				c.wrote, c.expires = lp.now, time.Time{}
+			}
+			return true
+		case errors.Is(err, unix.EINTR):
+		default:
+			lp.close(c)
+			return false
+		}
+	}
+	return true
+}
+
+// lingerClose sends FIN and gives the peer a moment to read the last
+// answer before the socket closes, as net/http does: closing with unread
+// input would send RST and could destroy that answer.
+func (lp *loop) lingerClose(c *econn) {
+	unix.Shutdown(c.fd, unix.SHUT_WR)
+	c.linger, c.expires = true, lp.now.Add(leanLinger)
+	c.r, c.w = 0, 0
+}
+
+// handoff gives c to net/http with the bytes read and not answered, after
+// the answers already made.
+func (lp *loop) handoff(c *econn) {
+	lp.forget(c)
+	unix.EpollCtl(lp.ep, unix.EPOLL_CTL_DEL, c.fd, nil)
+	f := os.NewFile(uintptr(c.fd), "")
+	nc, err := net.FileConn(f) // a duplicate, in Go's poller
+	f.Close()
+	if err != nil {
+		lp.l.logf("http: lean handoff: %v", err)
+		return
+	}
+	out, rest := c.out, c.buf[c.r:c.w]
+	go func() {
+		if len(out) > 0 {
+			if _, err := nc.Write(out); err != nil {
+				nc.Close()
+				return
+			}
+		}
+		lp.l.give(nc, rest)
+	}()
+}
+
+// closeIdle closes the connections with nothing to answer or write, as
+// Shutdown asks; the others close once their answers are written.
+func (lp *loop) closeIdle() {
+	for _, c := range lp.conns {
+		switch {
+		case c == nil || c.linger:
+		case c.r == c.w && len(c.out) == 0:
+			lp.close(c)
+		case c.r == c.w:
+			c.closing = true
+		}
+	}
+}
+
+// expire closes the connections past their deadline: a request head not
+// complete in time, an idle connection, an answer the peer would not read,
+// a lingering close.
+func (lp *loop) expire() {
+	w := lp.l.write
+	for _, c := range lp.conns {
+		switch {
+		case c == nil:
+		case !c.expires.IsZero() && lp.now.After(c.expires):
+			lp.close(c)
+		case w > 0 && !c.wrote.IsZero() && lp.now.Sub(c.wrote) > w:
+			lp.close(c)
+		}
+	}
+}
+
+// sockaddrString formats a peer address as net.TCPAddr.String does, so
+// that the access log and trusted proxies see what net/http's RemoteAddr
+// holds.
+func sockaddrString(sa unix.Sockaddr) string {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port)).String()
+	case *unix.SockaddrInet6:
+		ip := netip.AddrFrom16(a.Addr)
+		if ip.Is4In6() {
+			ip = ip.Unmap()
+		} else if a.ZoneId != 0 {
+			zone := strconv.Itoa(int(a.ZoneId))
+			if ifi, err := net.InterfaceByIndex(int(a.ZoneId)); err == nil {
+				zone = ifi.Name
+			}
+			ip = ip.WithZone(zone)
+		}
+		return netip.AddrPortFrom(ip, uint16(a.Port)).String()
+	}
+	return ""
+}
