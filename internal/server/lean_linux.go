@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -152,7 +153,7 @@ func (lp *loop) run() error {
 	var n int
 	var werr error
 	wait := func(fd uintptr) bool {
-		n, werr = unix.EpollWait(int(fd), lp.events[:], 0)
+		n, werr = epollPoll(int(fd), lp.events[:])
 		return n > 0 || werr != nil && !errors.Is(werr, unix.EINTR)
 	}
 	lp.sweep = time.Now().Add(time.Second)
@@ -345,7 +346,7 @@ func (lp *loop) readable(c *econn, hup bool) {
 			}
 		}
 		space := len(c.buf) - c.w
-		n, err := unix.Read(c.fd, c.buf[c.w:])
+		n, err := rawRead(c.fd, c.buf[c.w:])
 		switch {
 		case n > 0:
 			if c.linger {
@@ -432,7 +433,7 @@ func (lp *loop) process(c *econn) bool {
 // c failed and was closed.
 func (lp *loop) flush(c *econn) bool {
 	for len(c.out) > 0 {
-		n, err := unix.Write(c.fd, c.out)
+		n, err := rawWrite(c.fd, c.out)
 		switch {
 		case n > 0:
 			rest := copy(c.out, c.out[n:])
@@ -538,4 +539,37 @@ func sockaddrString(sa unix.Sockaddr) string {
 		return netip.AddrPortFrom(ip, uint16(a.Port)).String()
 	}
 	return ""
+}
+
+// The loop's system calls on its non-blocking descriptors never block, so
+// they go straight to the kernel, without telling the scheduler: a loop
+// that told it of every read and write would have the runtime's monitor
+// thread (on the same core) waking every 20µs to consider taking its P.
+
+// rawRead is read(2) on a non-blocking descriptor.
+func rawRead(fd int, p []byte) (int, error) {
+	r, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+// rawWrite is write(2) on a non-blocking descriptor.
+func rawWrite(fd int, p []byte) (int, error) {
+	r, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+// epollPoll is epoll_wait(2) with a zero timeout: the events ready now.
+func epollPoll(ep int, events []unix.EpollEvent) (int, error) {
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(ep), uintptr(unsafe.Pointer(unsafe.SliceData(events))),
+		uintptr(len(events)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
 }
