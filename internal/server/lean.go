@@ -140,6 +140,31 @@ func (l *Lean) stop() []*loop {
 	return l.loops
 }
 
+// Counts returns how many requests the lean path answered itself and how
+// many connections it handed to net/http, since Serve started.
+func (l *Lean) Counts() (answered, handedOff uint64) {
+	l.mu.Lock()
+	loops := l.loops
+	l.mu.Unlock()
+	for _, lp := range loops {
+		answered += lp.answered.Load()
+		handedOff += lp.handed.Load()
+	}
+	return answered, handedOff
+}
+
+// sweepEvery is how often a loop looks for connections past a deadline:
+// a quarter of the shortest timeout, between 10ms and a second.
+func (l *Lean) sweepEvery() time.Duration {
+	d := time.Second
+	for _, t := range []time.Duration{l.idle, l.header, l.write} {
+		if t > 0 {
+			d = min(d, t/4)
+		}
+	}
+	return max(d, 10*time.Millisecond)
+}
+
 // kill makes every loop close all its connections and end.
 func (l *Lean) kill() {
 	for _, lp := range l.loops {

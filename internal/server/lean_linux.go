@@ -37,6 +37,9 @@ type loop struct {
 	lfd    int      // this loop's duplicate of the listener; -1 once closed
 	wakefd int      // an eventfd Shutdown and Close write to
 	killed atomic.Bool
+	// answered and handed count the requests the loop answered and the
+	// connections it gave to net/http.
+	answered, handed atomic.Uint64
 
 	conns  []*econn // by file descriptor
 	live   int
@@ -156,7 +159,7 @@ func (lp *loop) run() error {
 		n, werr = epollPoll(int(fd), lp.events[:])
 		return n > 0 || werr != nil && !errors.Is(werr, unix.EINTR)
 	}
-	lp.sweep = time.Now().Add(time.Second)
+	lp.sweep = time.Now().Add(lp.l.sweepEvery())
 	lp.epf.SetReadDeadline(lp.sweep)
 	for {
 		n, werr = 0, nil
@@ -198,7 +201,7 @@ func (lp *loop) run() error {
 		}
 		if !lp.now.Before(lp.sweep) {
 			lp.expire()
-			lp.sweep = lp.now.Add(time.Second)
+			lp.sweep = lp.now.Add(lp.l.sweepEvery())
 			lp.epf.SetReadDeadline(lp.sweep)
 		}
 	}
@@ -395,6 +398,7 @@ func (lp *loop) process(c *econn) bool {
 			lp.handoff(c)
 			return false
 		}
+		lp.answered.Add(1)
 		c.r += hd.n
 		c.timed = false
 		if closing {
@@ -467,6 +471,7 @@ func (lp *loop) lingerClose(c *econn) {
 // handoff gives c to net/http with the bytes read and not answered, after
 // the answers already made.
 func (lp *loop) handoff(c *econn) {
+	lp.handed.Add(1)
 	lp.forget(c)
 	unix.EpollCtl(lp.ep, unix.EPOLL_CTL_DEL, c.fd, nil)
 	f := os.NewFile(uintptr(c.fd), "")

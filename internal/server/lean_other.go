@@ -10,7 +10,10 @@ import (
 
 // loop is the Linux event loop; elsewhere there is none and Lean.Serve is
 // net/http's.
-type loop struct{ killed atomic.Bool }
+type loop struct {
+	killed           atomic.Bool
+	answered, handed atomic.Uint64
+}
 
 func (*loop) wake()      {}
 func (*loop) run() error { return nil }
