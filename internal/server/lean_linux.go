@@ -551,18 +551,21 @@ func sockaddrString(sa unix.Sockaddr) string {
 // that told it of every read and write would have the runtime's monitor
 // thread (on the same core) waking every 20µs to consider taking its P.
 
-// rawRead is read(2) on a non-blocking descriptor.
+// rawRead is recv(2) on a non-blocking socket (as nginx reads: cheaper
+// than read(2), which goes through the VFS layer).
 func rawRead(fd int, p []byte) (int, error) {
-	r, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	r, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)),
+		0, 0, 0)
 	if e != 0 {
 		return 0, e
 	}
 	return int(r), nil
 }
 
-// rawWrite is write(2) on a non-blocking descriptor.
+// rawWrite is send(2) on a non-blocking socket, without SIGPIPE.
 func rawWrite(fd int, p []byte) (int, error) {
-	r, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	r, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)),
+		unix.MSG_NOSIGNAL, 0, 0)
 	if e != 0 {
 		return 0, e
 	}
