@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"strings"
+	"unsafe"
 )
 
 // The exact index holds every exact path of every rule and table row in
@@ -300,7 +302,7 @@ func (x *exactIndex) encode(s *xslot, bucket uint32, flags uint8, key string, it
 		qmode                qmodeRule
 		status               int
 		ref, aux             uint32
-		pre                  []byte
+		pre                  string // read, not kept: a view of a []byte serves
 		qpos, fpos           = -1, -1
 		simple, static, rel_ bool
 		bigPrio              bool
@@ -318,35 +320,52 @@ func (x *exactIndex) encode(s *xslot, bucket uint32, flags uint8, key string, it
 			static, rel_ = true, true
 		case cr.tgt.static && !cr.absolute && len(cr.tgt.pre) <= maxKey:
 			static, rel_ = true, !cr.tgt.abs
-			pre, qpos, fpos = cr.tgt.pre, cr.tgt.qpos, cr.tgt.fpos
+			pre, qpos, fpos = view(cr.tgt.pre), cr.tgt.qpos, cr.tgt.fpos
 		}
 	} else {
 		kind, qmode, status, ref, aux = xRow, it.tb.qmode, it.status, uint32(it.tb.idx), uint32(it.line)
 		simple, static, rel_ = true, true, it.rel
-		pre, qpos, fpos = it.pre, it.qpos, it.fpos
-		if pre == nil {
-			pre = []byte(it.preS)
+		pre, qpos, fpos = it.preS, it.qpos, it.fpos
+		if it.pre != nil {
+			pre = view(it.pre)
 		}
 	}
-	f := kind | uint16(flags) | uint16(qmode)<<xQmodeShift
+	x.fill(s, flags, entryFlags(kind, qmode, simple, static, rel_, it.slash, bigPrio), ref, aux, status, bucket, key, pre, qpos, fpos)
+}
+
+// view is b as a string without a copy, for reading while b does not
+// change.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// entryFlags are the flags of an entry but its key flags, xLong and the
+// status code.
+func entryFlags(kind uint16, qmode qmodeRule, simple, static, rel, slash, bigPrio bool) uint16 {
+	f := kind | uint16(qmode)<<xQmodeShift
 	if simple {
 		f |= xSimple
 	}
 	if static {
 		f |= xStatic
 	}
-	if rel_ {
+	if rel {
 		f |= xRel
 	}
-	if it.slash {
+	if slash {
 		f |= xSlash
 	}
 	if bigPrio {
 		f |= xBigPrio
 	}
+	return f
+}
+
+// fill writes an entry into the empty slot s: inline when it fits, else
+// as a record appended to the arena.
+func (x *exactIndex) fill(s *xslot, keyFlags uint8, f uint16, ref, aux uint32, status int, bucket uint32, key, pre string, qpos, fpos int) {
+	f |= uint16(keyFlags)
 	s.ref, s.aux = ref, aux
 	code := statusCode(status)
-	dq, df := derivePos(pre)
+	dq, df := derivePosString(pre)
 	if code != 0 && bucket <= math.MaxUint16 && len(key)+len(pre) <= slotData && dq == qpos && df == fpos {
 		s.flags = f | code<<xStatusShift
 		s.bucket, s.klen, s.plen = uint16(bucket), uint8(len(key)), uint8(len(pre))
@@ -374,6 +393,16 @@ func derivePos(pre []byte) (qpos, fpos int) {
 		end = fpos
 	}
 	return bytes.IndexByte(pre[:end], '?'), fpos
+}
+
+// derivePosString is derivePos of a string.
+func derivePosString(pre string) (qpos, fpos int) {
+	fpos = strings.IndexByte(pre, '#')
+	end := len(pre)
+	if fpos >= 0 {
+		end = fpos
+	}
+	return strings.IndexByte(pre[:end], '?'), fpos
 }
 
 // decode returns the item of a single entry in slot i.

@@ -348,11 +348,18 @@ func (b *builder) build() {
 	t.exact.init(b.countExact(), t.seed)
 	t.exact.sub = newBloom(b.countSub())
 	t.pidx.seed = t.seed
+	// Size the arena for the long rows up front: grown by append, a
+	// million rows' records would be copied again and again, and the
+	// last copy could be a quarter larger than it needs.
+	t.exact.arena = make([]byte, 0, b.countArena())
 	for _, cr := range t.rules {
 		b.addRule(cr)
 	}
 	for _, ct := range t.tables {
 		b.addTable(ct)
+	}
+	if a := t.exact.arena; cap(a)-len(a) > len(a)/8 {
+		t.exact.arena = slices.Clip(append([]byte(nil), a...))
 	}
 	b.finish()
 }
@@ -377,6 +384,29 @@ func (b *builder) countExact() int {
 			per *= 2
 		}
 		n += per * len(ct.t.Rows)
+	}
+	return n
+}
+
+// countArena estimates the bytes of the arena records of table rows:
+// those of rows whose path and target do not fit in a slot. Rules, and
+// rows whose Location is not their target as written, may add more.
+func (b *builder) countArena() int {
+	n := 0
+	for _, ct := range b.t.tables {
+		per := 1
+		if ct.t.Subpath {
+			per = 2
+		}
+		if ct.t.IncludeSubdomains {
+			per *= 2
+		}
+		for i := range ct.t.Rows {
+			row := &ct.t.Rows[i]
+			if k := len(row.Path) + len(row.To); k > slotData {
+				n += per * (xRecord + k)
+			}
+		}
 	}
 	return n
 }
