@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -32,10 +33,11 @@ const (
 // runs on one goroutine; nothing in it is shared but killed.
 type loop struct {
 	l      *Lean
-	ep     int      // the epoll instance
-	epf    *os.File // ep in Go's poller, once run starts
-	lfd    int      // this loop's duplicate of the listener; -1 once closed
-	wakefd int      // an eventfd Shutdown and Close write to
+	ep     int        // the epoll instance
+	epf    *os.File   // ep in Go's poller, once run starts
+	lfd    int        // this loop's duplicate of the listener; -1 once closed
+	wakefd int        // an eventfd Shutdown and Close write to
+	wakeMu sync.Mutex // held by wake, and by shut to close wakefd
 	killed atomic.Bool
 	// answered and handed count the requests the loop answered and the
 	// connections it gave to net/http.
@@ -132,8 +134,12 @@ func (lp *loop) watchListener() error {
 
 // wake interrupts the loop's wait, to notice closing or killed.
 func (lp *loop) wake() {
-	var one = [8]byte{1}
-	unix.Write(lp.wakefd, one[:])
+	lp.wakeMu.Lock()
+	defer lp.wakeMu.Unlock()
+	if lp.wakefd >= 0 { // not yet closed by shut (the loop may end first)
+		var one = [8]byte{1}
+		unix.Write(lp.wakefd, one[:])
+	}
 }
 
 // run serves until the Lean closes and the loop's connections are gone,
@@ -215,15 +221,18 @@ func (lp *loop) shut() {
 		}
 	}
 	lp.closeListener()
+	lp.wakeMu.Lock()
 	if lp.wakefd >= 0 {
 		unix.Close(lp.wakefd)
 	}
+	lp.wakefd = -1
+	lp.wakeMu.Unlock()
 	if lp.epf != nil {
 		lp.epf.Close() // and with it ep
 	} else if lp.ep >= 0 {
 		unix.Close(lp.ep)
 	}
-	lp.wakefd, lp.ep, lp.epf = -1, -1, nil
+	lp.ep, lp.epf = -1, nil
 	if lp.x != nil {
 		lp.l.h.pool.Put(lp.x)
 		lp.x = nil
