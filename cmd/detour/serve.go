@@ -26,7 +26,7 @@ import (
 
 const serveUsage = "detour serve [--rules PATH] [--listen ADDR] [--admin ADDR] [--store URL] " +
 	"[--tls-cert FILE --tls-key FILE] [--trusted-proxy CIDR]... [--log-format json|text] " +
-	"[--admin-token-file FILE] [--metrics-auth] [--access-log=false] [--lean=false]"
+	"[--admin-token-file FILE] [--metrics-auth] [--access-log=false] [--lean=false] [--hit-counts=false]"
 
 // Limits of both listeners.
 const (
@@ -54,6 +54,7 @@ type serveConfig struct {
 	adminToken     string // "" means generate one
 	metricsAuth    bool
 	lean           bool // plain HTTP/1.1 GET and HEAD through server.Lean
+	hitCounts      bool // count answers per rule (hits, last_hit, per-rule metrics)
 }
 
 // listFlag is a flag that may be repeated.
@@ -81,6 +82,7 @@ func (m *Main) serveFlags(args []string) (serveConfig, int, bool) {
 	fs.StringVar(&cfg.store, "store", sqlite.DefaultPath, "runtime rule store `URL`: a SQLite file (path, or sqlite:PATH)")
 	tokenFile := fs.String("admin-token-file", "", "`FILE` holding the admin token (default $DETOUR_ADMIN_TOKEN, else a random one, logged at start)")
 	fs.BoolVar(&cfg.metricsAuth, "metrics-auth", false, "make /metrics require the admin token too")
+	fs.BoolVar(&cfg.hitCounts, "hit-counts", true, "count answers per rule: the API's hits and last_hit, per-rule metrics (=false: none)")
 	fs.BoolVar(&cfg.lean, "lean", true, "answer plain-HTTP GET and HEAD redirects on detour's own lean HTTP/1.1 path, handing everything else to net/http (=false: net/http for all)")
 	pos, code, ok := m.parseFlags(fs, args, serveUsage)
 	if !ok {
@@ -104,19 +106,21 @@ func (m *Main) serveFlags(args []string) (serveConfig, int, bool) {
 	fromEnv("tls-key", "DETOUR_TLS_KEY", &cfg.tlsKey)
 	fromEnv("log-format", "DETOUR_LOG_FORMAT", &cfg.logFormat)
 	fromEnv("store", "DETOUR_STORE", &cfg.store)
-	if v := m.Getenv("DETOUR_ACCESS_LOG"); !set["access-log"] && v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return cfg, m.usageError(serveUsage, "DETOUR_ACCESS_LOG must be true or false, not %q", v), false
+	for _, b := range []struct {
+		flag, env string
+		dst       *bool
+	}{
+		{"access-log", "DETOUR_ACCESS_LOG", &cfg.accessLog},
+		{"lean", "DETOUR_LEAN", &cfg.lean},
+		{"hit-counts", "DETOUR_HIT_COUNTS", &cfg.hitCounts},
+	} {
+		if v := m.Getenv(b.env); !set[b.flag] && v != "" {
+			on, err := strconv.ParseBool(v)
+			if err != nil {
+				return cfg, m.usageError(serveUsage, "%s must be true or false, not %q", b.env, v), false
+			}
+			*b.dst = on
 		}
-		cfg.accessLog = b
-	}
-	if v := m.Getenv("DETOUR_LEAN"); !set["lean"] && v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return cfg, m.usageError(serveUsage, "DETOUR_LEAN must be true or false, not %q", v), false
-		}
-		cfg.lean = b
 	}
 	if *tokenFile != "" {
 		b, err := os.ReadFile(*tokenFile)
@@ -213,7 +217,10 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 	}
 	defer store.Close()
 	metrics := admin.NewMetrics()
-	stats := server.NewStats()
+	var stats *server.Stats
+	if cfg.hitCounts {
+		stats = server.NewStats()
+	}
 	var accessLog *slog.Logger
 	if cfg.accessLog {
 		accessLog = log
@@ -311,6 +318,7 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 	var lean *server.Lean
 	if tlsConfig == nil && cfg.lean {
 		lean = server.NewLean(handler, srv)
+		metrics.WatchLean(lean.Counts)
 		redirect = lean
 	}
 	wg.Go(func() {

@@ -478,3 +478,61 @@ func TestServeAccessLogSwitch(t *testing.T) {
 		})
 	}
 }
+
+// TestServeSwitches: --lean (default on) answers plain-HTTP redirects on
+// the lean path, as detour_lean_answered_total shows, and --lean=false or
+// DETOUR_LEAN=false leaves them to net/http with the same answers;
+// --hit-counts=false (or DETOUR_HIT_COUNTS=false) counts no hits.
+func TestServeSwitches(t *testing.T) {
+	tests := []struct {
+		name     string
+		env      map[string]string
+		flags    []string
+		wantLean bool
+		wantHits int
+	}{
+		{name: "defaults", wantLean: true, wantHits: 2},
+		{name: "lean off", flags: []string{"--lean=false"}, wantLean: false, wantHits: 2},
+		{name: "lean off by env", env: map[string]string{"DETOUR_LEAN": "false"}, wantLean: false, wantHits: 2},
+		{name: "flag beats env", env: map[string]string{"DETOUR_LEAN": "false"}, flags: []string{"--lean=true"}, wantLean: true, wantHits: 2},
+		{name: "hit counts off", flags: []string{"--hit-counts=false"}, wantLean: true, wantHits: 0},
+		{name: "hit counts off by env", env: map[string]string{"DETOUR_HIT_COUNTS": "0"}, wantLean: true, wantHits: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"DETOUR_ADMIN_TOKEN": adminToken}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			s := startServe(t, env, args(tt.flags...)...)
+			// A runtime rule: the API shows its hits.
+			if st, body := adminCall(t, s.addrs.Admin.String(), "POST", "/api/v1/rules", `{"id": "a", "from": "/a", "to": "/b"}`); st != 201 {
+				t.Fatalf("create: %d %s", st, body)
+			}
+			for range 2 {
+				resp, err := noFollow.Get(s.base() + "/a")
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 307 || resp.Header.Get("Location") != "/b" {
+					t.Fatalf("got %d %q, want 307 /b", resp.StatusCode, resp.Header.Get("Location"))
+				}
+			}
+			_, metrics := adminCall(t, s.addrs.Admin.String(), "GET", "/metrics", "")
+			if got := strings.Contains(metrics, "detour_lean_answered_total 2\n"); got != tt.wantLean {
+				t.Errorf("detour_lean_answered_total 2 in /metrics: %v, want %v", got, tt.wantLean)
+			}
+			st, body := adminCall(t, s.addrs.Admin.String(), "GET", "/api/v1/rules/a", "")
+			var r struct {
+				Hits int `json:"hits"`
+			}
+			if err := json.Unmarshal([]byte(body), &r); err != nil || st != 200 {
+				t.Fatalf("GET rule a: %d %s: %v", st, body, err)
+			}
+			if r.Hits != tt.wantHits {
+				t.Errorf("hits %d, want %d", r.Hits, tt.wantHits)
+			}
+		})
+	}
+}

@@ -43,6 +43,21 @@ func NewMetrics() *Metrics {
 	return m
 }
 
+// WatchLean registers the counters of the redirect listener's lean
+// HTTP/1.1 path (server.Lean.Counts), read at scrape time.
+func (m *Metrics) WatchLean(counts func() (answered, handedOff uint64)) {
+	m.Registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "detour_lean_answered_total",
+			Help: "Requests the lean HTTP/1.1 path answered itself.",
+		}, func() float64 { a, _ := counts(); return float64(a) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "detour_lean_handoffs_total",
+			Help: "Connections the lean HTTP/1.1 path handed to net/http (request bodies, the demo echo, HTTP/1.0, malformed requests).",
+		}, func() float64 { _, h := counts(); return float64(h) }),
+	)
+}
+
 func (m *Metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
 }
