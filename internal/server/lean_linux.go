@@ -62,6 +62,7 @@ type econn struct {
 	expires time.Time // the read (header, idle) or write deadline; zero for none
 	wrote   time.Time // when out started waiting for the peer, for the write timeout
 	timed   bool      // expires is the current request's header deadline
+	served  bool      // a request was answered: the next one waits for 4 bytes
 	closing bool      // close once out is written
 	linger  bool      // FIN sent: read and drop until the peer's FIN or expires
 }
@@ -390,6 +391,12 @@ func (lp *loop) readable(c *econn, hup bool) {
 func (lp *loop) process(c *econn) bool {
 	l := lp.l
 	for c.r < c.w && !c.closing {
+		if c.served && c.w-c.r < 4 {
+			// net/http reads a connection's next request only once 4
+			// bytes of it are there (Peek(4)), idling until then: a
+			// short line after an answer is not yet a bad request.
+			break
+		}
 		var hd leanHead
 		switch parseHead(c.buf[c.r:c.w], &hd) {
 		case headMore:
@@ -409,7 +416,7 @@ func (lp *loop) process(c *econn) bool {
 		}
 		lp.answered.Add(1)
 		c.r += hd.n
-		c.timed = false
+		c.timed, c.served = false, true
 		if closing {
 			c.closing = true
 			c.r = c.w
@@ -429,8 +436,8 @@ func (lp *loop) process(c *econn) bool {
 	if !lp.flush(c) {
 		return false
 	}
-	if len(c.out) == 0 && c.r == c.w {
-		if c.closing {
+	if len(c.out) == 0 && c.idle() {
+		if c.closing && c.r == c.w {
 			lp.lingerClose(c)
 			return false
 		}
@@ -441,6 +448,10 @@ func (lp *loop) process(c *econn) bool {
 	}
 	return true
 }
+
+// idle reports whether c waits for its next request: nothing read, or
+// fewer than the 4 bytes net/http waits for after an answer.
+func (c *econn) idle() bool { return c.r == c.w || c.served && c.w-c.r < 4 }
 
 // flush writes c.out as far as the socket takes it. It returns false when
 // c failed and was closed.
@@ -508,9 +519,9 @@ func (lp *loop) closeIdle() {
 	for _, c := range lp.conns {
 		switch {
 		case c == nil || c.linger:
-		case c.r == c.w && len(c.out) == 0:
+		case c.idle() && len(c.out) == 0:
 			lp.close(c)
-		case c.r == c.w:
+		case c.idle():
 			c.closing = true
 		}
 	}
