@@ -67,8 +67,33 @@ func testRules(tb testing.TB) *server.Rules {
 	}
 }
 
-// startServer serves h on a loopback port for the test's duration.
-func startServer(tb testing.TB, opts server.Options, rs *server.Rules) (*httptest.Server, *server.Handler) {
+// serving is one way of putting a Handler on the wire.
+type serving struct {
+	name string
+	lean bool // the lean HTTP/1.1 path in front of net/http, else net/http alone
+}
+
+// servers are the ways the tests that do HTTP serve the Handler: every
+// such test runs once under each, as a subtest named for it.
+var servers = []serving{{"net/http", false}, {"lean", true}}
+
+// eachServer runs test once per entry of servers.
+func eachServer(t *testing.T, test func(t *testing.T, sv serving)) {
+	t.Helper()
+	for _, sv := range servers {
+		t.Run(sv.name, func(t *testing.T) { test(t, sv) })
+	}
+}
+
+// testServer is a Handler served on a loopback port.
+type testServer struct {
+	URL  string // "http://127.0.0.1:port"
+	Addr string // "127.0.0.1:port"
+}
+
+// startServer serves h as sv says on a loopback port for the test's
+// duration.
+func startServer(tb testing.TB, sv serving, opts server.Options, rs *server.Rules) (testServer, *server.Handler) {
 	tb.Helper()
 	if opts.Now == nil {
 		opts.Now = func() time.Time { return clock }
@@ -77,9 +102,13 @@ func startServer(tb testing.TB, opts server.Options, rs *server.Rules) (*httptes
 	if rs != nil {
 		h.Store(rs)
 	}
+	if sv.lean {
+		ls := startLean(tb, h, nil)
+		return testServer{URL: ls.URL, Addr: ls.Addr}, h
+	}
 	ts := httptest.NewServer(h)
 	tb.Cleanup(ts.Close)
-	return ts, h
+	return testServer{URL: ts.URL, Addr: ts.Listener.Addr().String()}, h
 }
 
 // noFollow is a client that returns redirects instead of following them.
@@ -133,8 +162,10 @@ func raw(t *testing.T, addr, request string) response {
 	return response{resp.StatusCode, resp.Header, string(b)}
 }
 
-func TestResponses(t *testing.T) {
-	ts, _ := startServer(t, server.Options{}, testRules(t))
+func TestResponses(t *testing.T) { eachServer(t, testResponses) }
+
+func testResponses(t *testing.T, sv serving) {
+	ts, _ := startServer(t, sv, server.Options{}, testRules(t))
 	type want struct {
 		status       int
 		location     string // "-" means none
@@ -203,8 +234,10 @@ func TestResponses(t *testing.T) {
 	}
 }
 
-func TestContentLength(t *testing.T) {
-	ts, _ := startServer(t, server.Options{}, testRules(t))
+func TestContentLength(t *testing.T) { eachServer(t, testContentLength) }
+
+func testContentLength(t *testing.T, sv serving) {
+	ts, _ := startServer(t, sv, server.Options{}, testRules(t))
 	for _, target := range []string{"/original-resource", "/gone", "/nothing-here"} {
 		t.Run(target, func(t *testing.T) {
 			get := do(t, noFollow(), mustRequest(t, "GET", ts.URL+target, nil))
@@ -220,8 +253,10 @@ func TestContentLength(t *testing.T) {
 	}
 }
 
-func TestNoteEscaped(t *testing.T) {
-	ts, _ := startServer(t, server.Options{}, testRules(t))
+func TestNoteEscaped(t *testing.T) { eachServer(t, testNoteEscaped) }
+
+func testNoteEscaped(t *testing.T, sv serving) {
+	ts, _ := startServer(t, sv, server.Options{}, testRules(t))
 	got := do(t, noFollow(), mustRequest(t, "GET", ts.URL+"/search", nil))
 	loc := got.header.Get("Location")
 	if !strings.Contains(loc, "&") {
@@ -236,15 +271,19 @@ func TestNoteEscaped(t *testing.T) {
 	}
 }
 
-func TestNoRulesYet(t *testing.T) {
-	ts, _ := startServer(t, server.Options{}, nil)
+func TestNoRulesYet(t *testing.T) { eachServer(t, testNoRulesYet) }
+
+func testNoRulesYet(t *testing.T, sv serving) {
+	ts, _ := startServer(t, sv, server.Options{}, nil)
 	got := do(t, noFollow(), mustRequest(t, "GET", ts.URL+"/original-resource", nil))
 	if got.status != http.StatusServiceUnavailable {
 		t.Errorf("status = %d, want 503", got.status)
 	}
 }
 
-func TestTrustedProxy(t *testing.T) {
+func TestTrustedProxy(t *testing.T) { eachServer(t, testTrustedProxy) }
+
+func testTrustedProxy(t *testing.T, sv serving) {
 	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	elsewhere := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	tests := []struct {
@@ -266,7 +305,7 @@ func TestTrustedProxy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts, _ := startServer(t, server.Options{TrustedProxies: tt.trusted}, testRules(t))
+			ts, _ := startServer(t, sv, server.Options{TrustedProxies: tt.trusted}, testRules(t))
 			req := mustRequest(t, "GET", ts.URL+tt.target, nil)
 			req.Host = "example.com"
 			req.Header.Set(tt.header[0], tt.header[1])
@@ -278,9 +317,11 @@ func TestTrustedProxy(t *testing.T) {
 	}
 }
 
-func TestRawTargets(t *testing.T) {
-	ts, _ := startServer(t, server.Options{}, testRules(t))
-	addr := ts.Listener.Addr().String()
+func TestRawTargets(t *testing.T) { eachServer(t, testRawTargets) }
+
+func testRawTargets(t *testing.T, sv serving) {
+	ts, _ := startServer(t, sv, server.Options{}, testRules(t))
+	addr := ts.Addr
 	tests := []struct {
 		name     string
 		request  string
@@ -338,7 +379,9 @@ func TestRawTargets(t *testing.T) {
 	}
 }
 
-func TestMergeSlashes(t *testing.T) {
+func TestMergeSlashes(t *testing.T) { eachServer(t, testMergeSlashes) }
+
+func testMergeSlashes(t *testing.T, sv serving) {
 	tests := []struct {
 		name   string
 		merge  bool
@@ -351,8 +394,8 @@ func TestMergeSlashes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rs := testRules(t)
 			rs.MergeSlashes = tt.merge
-			ts, _ := startServer(t, server.Options{}, rs)
-			got := raw(t, ts.Listener.Addr().String(), "GET //original-resource HTTP/1.1\r\nHost: x\r\n\r\n")
+			ts, _ := startServer(t, sv, server.Options{}, rs)
+			got := raw(t, ts.Addr, "GET //original-resource HTTP/1.1\r\nHost: x\r\n\r\n")
 			if got.status != tt.status {
 				t.Errorf("status = %d, want %d", got.status, tt.status)
 			}
@@ -360,7 +403,9 @@ func TestMergeSlashes(t *testing.T) {
 	}
 }
 
-func TestEcho(t *testing.T) {
+func TestEcho(t *testing.T) { eachServer(t, testEcho) }
+
+func testEcho(t *testing.T, sv serving) {
 	tests := []struct {
 		name   string
 		method string
@@ -377,7 +422,7 @@ func TestEcho(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rs := testRules(t)
 			rs.Echo = tt.echo
-			ts, _ := startServer(t, server.Options{}, rs)
+			ts, _ := startServer(t, sv, server.Options{}, rs)
 			req := mustRequest(t, tt.method, ts.URL+"/temporary-resource", strings.NewReader(tt.body))
 			if tt.body != "" {
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -397,8 +442,10 @@ func TestEcho(t *testing.T) {
 
 // TestFollow307 follows the 307 with Go's own client: the POST and its
 // body arrive at the echo unchanged.
-func TestFollow307(t *testing.T) {
-	ts, _ := startServer(t, server.Options{}, testRules(t))
+func TestFollow307(t *testing.T) { eachServer(t, testFollow307) }
+
+func testFollow307(t *testing.T, sv serving) {
+	ts, _ := startServer(t, sv, server.Options{}, testRules(t))
 	body := "data=example"
 	req := mustRequest(t, "POST", ts.URL+"/original-resource", strings.NewReader(body))
 	if req.GetBody == nil {
@@ -439,7 +486,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func TestAccessLog(t *testing.T) {
+func TestAccessLog(t *testing.T) { eachServer(t, testAccessLog) }
+
+func testAccessLog(t *testing.T, sv serving) {
 	var buf syncBuffer
 	rules := []detour.Rule{rule("/original-resource", "/temporary-resource")}
 	for i := range rules {
@@ -455,7 +504,7 @@ func TestAccessLog(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	ts, _ := startServer(t, server.Options{Log: slog.New(slog.NewJSONHandler(&buf, nil))}, &server.Rules{Table: table})
+	ts, _ := startServer(t, sv, server.Options{Log: slog.New(slog.NewJSONHandler(&buf, nil))}, &server.Rules{Table: table})
 	do(t, noFollow(), mustRequest(t, "POST", ts.URL+"/original-resource", nil))
 	do(t, noFollow(), mustRequest(t, "GET", ts.URL+"/nothing-here", nil))
 	do(t, noFollow(), mustRequest(t, "GET", ts.URL+"/t2", nil))
@@ -499,8 +548,10 @@ func TestAccessLog(t *testing.T) {
 
 // TestSwap stores a new rule set while requests run: each answer is from
 // the old set or the new one.
-func TestSwap(t *testing.T) {
-	ts, h := startServer(t, server.Options{}, testRules(t))
+func TestSwap(t *testing.T) { eachServer(t, testSwap) }
+
+func testSwap(t *testing.T, sv serving) {
+	ts, h := startServer(t, sv, server.Options{}, testRules(t))
 	next := &server.Rules{Table: mustTable(t, rule("/original-resource", "/elsewhere"))}
 	var wg sync.WaitGroup
 	for range 4 {
