@@ -30,7 +30,8 @@ const (
 // loop is one event loop: an epoll instance watching its own duplicate of
 // the listener (shared with the other loops through EPOLLEXCLUSIVE, so one
 // of them takes each new connection) and the connections it accepted. It
-// runs on one goroutine; nothing in it is shared but killed.
+// runs on one goroutine; only killed, the counters and (under wakeMu)
+// wakefd are shared.
 type loop struct {
 	l      *Lean
 	ep     int        // the epoll instance
@@ -63,6 +64,7 @@ type econn struct {
 	wrote   time.Time // when out started waiting for the peer, for the write timeout
 	timed   bool      // expires is the current request's header deadline
 	served  bool      // a request was answered: the next one waits for 4 bytes
+	born    time.Time // accepted then
 	closing bool      // close once out is written
 	linger  bool      // FIN sent: read and drop until the peer's FIN or expires
 }
@@ -271,7 +273,7 @@ func (lp *loop) accept() {
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 15)
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 15)
-		c := &econn{fd: fd, remote: sockaddrString(sa), buf: make([]byte, leanReadBuf)}
+		c := &econn{fd: fd, remote: sockaddrString(sa), buf: make([]byte, leanReadBuf), born: lp.now}
 		if h := lp.l.header; h > 0 {
 			c.expires, c.timed = lp.now.Add(h), true
 		}
@@ -514,11 +516,14 @@ func (lp *loop) handoff(c *econn) {
 }
 
 // closeIdle closes the connections with nothing to answer or write, as
-// Shutdown asks; the others close once their answers are written.
+// Shutdown asks; the others close once their answers are written. As in
+// net/http, a connection not 5 s old that has sent nothing yet is given
+// the time to send its first request (up to the header timeout).
 func (lp *loop) closeIdle() {
 	for _, c := range lp.conns {
 		switch {
 		case c == nil || c.linger:
+		case !c.served && c.r == c.w && lp.now.Sub(c.born) < 5*time.Second:
 		case c.idle() && len(c.out) == 0:
 			lp.close(c)
 		case c.idle():
