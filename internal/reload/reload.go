@@ -184,6 +184,7 @@ func (r *Reloader) Reload(reason string) error {
 	r.stats.LastError = ""
 	log.Info("rules loaded", "count", rules.Table.Len(), "files", len(files), "runtime", len(r.runtime),
 		"warnings", len(diags), "took", time.Since(start))
+	releaseMemory()
 	return nil
 }
 
@@ -306,11 +307,11 @@ func (r *Reloader) swapLocked(rules *server.Rules, shadowed map[string]detour.Di
 		}
 	}
 	r.shadowed = shadowed
-	releaseMemory()
 }
 
 // releaseMemory returns the garbage of a load to the system, once the
-// set it replaced is no longer reachable from the server. Building a
+// set it replaced is no longer reachable from the server (after the
+// swap and its log: it takes a while). Building a
 // table of a million rows leaves about as much garbage as the table
 // keeps, and the Go runtime would otherwise hold on to it (its heap
 // grows to twice what is live before it collects, and it gives pages

@@ -84,6 +84,7 @@ func (r *Reloader) Refresh(ctx context.Context) error {
 	}
 	r.swapLocked(rules, shadowed)
 	r.cfg.Log.Info("runtime rules reloaded from the store", "version", v, "runtime", len(r.runtime))
+	releaseMemory()
 	return nil
 }
 
@@ -160,6 +161,7 @@ func (r *Reloader) write(ctx context.Context, next []*detour.RuntimeRule, commit
 	if after, err := r.cfg.Store.Version(ctx); err == nil && verr == nil && after == before+1 && before == r.applied {
 		r.applied = after
 	}
+	releaseMemory()
 	return rr, nil
 }
 

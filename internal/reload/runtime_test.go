@@ -128,8 +128,12 @@ func TestRuntimeFromAnotherWriter(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if !strings.Contains(b.log.String(), "runtime rules reloaded from the store") {
-		t.Errorf("log:\n%s", b.log.String())
+	// The log line follows the swap: wait for it too.
+	for !strings.Contains(b.log.String(), "runtime rules reloaded from the store") {
+		if time.Now().After(deadline) {
+			t.Fatalf("log:\n%s", b.log.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
