@@ -26,12 +26,18 @@ import (
 //	8..11  ref: rule index, table index or list index
 //	12..15 aux: a row's line; a rule's priority (xBigPrio: see the rule)
 //	16..63 inline entries: the key, then the Location;
+//	       out entries: 16..57 the key, 58..61 the offset of the
+//	       Location in the arena, 62..63 its length;
 //	       long entries: 16..19 the offset of the entry's record in the arena
 //
 // An entry is inline when its key and Location fit in the slot's 48 bytes,
 // its bucket id in 16 bits, its status has a code and the places of "?"
-// and "#" in its Location are where derivePos finds them. Otherwise it is
-// long, and its record in the arena holds the rest (little-endian):
+// and "#" in its Location are where derivePos finds them. An entry that
+// would be inline but for the length of its Location is an out entry
+// (xOut) when its key fits in 42 bytes: the key stays in the slot, where
+// probes compare it, and only the Location, bare, goes to the arena — a
+// site migration's rows are mostly such. Otherwise the entry is long, and
+// its record in the arena holds the rest (little-endian):
 //
 //	0..3   bucket id
 //	4..5   status
@@ -56,8 +62,9 @@ const (
 	xRel      = 1 << 6 // the pre-rendered Location is relative
 	xSlash    = 1 << 7 // a subpath entry of a row whose path ends in "/"
 	xKeyFlags = xCI | xSub
-	xLong     = 1 << 8 // the entry's key and Location are in the arena
-	xBigPrio  = 1 << 9 // the rule's priority does not fit in aux
+	xLong     = 1 << 8  // the entry's key and Location are in the arena
+	xBigPrio  = 1 << 9  // the rule's priority does not fit in aux
+	xOut      = 1 << 15 // the key is inline, the Location in the arena
 
 	xQmodeShift  = 10 // query mode: 2 bits
 	xStatusShift = 12 // status code: 3 bits, 0 in long entries
@@ -68,6 +75,9 @@ const (
 	slotData = slotSize - 16 // bytes of key and Location an inline entry holds
 	// xRecord is the size of a long entry's record before its key.
 	xRecord = 14
+	// outAt is where an out entry's Location offset and length are in
+	// its data, after at most outAt bytes of key.
+	outAt = slotData - 6
 )
 
 // maxKey is the longest key or pre-rendered Location an entry holds.
@@ -372,6 +382,14 @@ func (x *exactIndex) fill(s *xslot, keyFlags uint8, f uint16, ref, aux uint32, s
 		copy(s.data[copy(s.data[:], key):], pre)
 		return
 	}
+	if code != 0 && bucket <= math.MaxUint16 && len(key) <= outAt && dq == qpos && df == fpos {
+		s.flags = f | xOut | code<<xStatusShift
+		s.bucket, s.klen = uint16(bucket), uint8(len(key))
+		copy(s.data[:], key)
+		copy(s.data[outAt:], put16(put32(nil, uint32(len(x.arena))), len(pre)))
+		x.arena = append(x.arena, pre...)
+		return
+	}
 	s.flags = f | xLong
 	copy(s.data[:], put32(nil, uint32(len(x.arena))))
 	a := put32(x.arena, bucket)
@@ -472,6 +490,9 @@ func (e entry) ord() int32 {
 
 // pre is the pre-rendered Location.
 func (e entry) pre() []byte {
+	if e.s.flags&xOut != 0 {
+		return e.x.out(e.s)
+	}
 	if e.s.flags&xLong == 0 {
 		k, p := int(e.s.klen), int(e.s.plen)
 		return e.s.data[k : k+p : k+p]
@@ -480,6 +501,13 @@ func (e entry) pre() []byte {
 	start := off + xRecord + u16(a, off+6)
 	end := start + u16(a, off+8)
 	return a[start:end:end]
+}
+
+// out is the Location of out entry s, in the arena.
+func (x *exactIndex) out(s *xslot) []byte {
+	off := int(u32(s.data[:], outAt))
+	end := off + u16(s.data[:], outAt+4)
+	return x.arena[off:end:end]
 }
 
 // pos returns the indexes of "?" and "#" in the Location, -1 when absent.

@@ -11,7 +11,8 @@ import (
 )
 
 // TestExactEntries covers the shapes an exact-index entry takes: key and
-// Location inline in the slot or in the arena, the places of "?" and "#"
+// Location inline in the slot, the key inline and the Location in the
+// arena, or both in the arena, the places of "?" and "#"
 // found when the request's query is merged, priorities of any size, and
 // rules handed to Compile in any order.
 func TestExactEntries(t *testing.T) {
@@ -57,6 +58,18 @@ func TestExactEntries(t *testing.T) {
 			wantID: "table:t.csv", wantRow: 3, wantLoc: long + "/new?y=2#f"},
 		{name: "long row, query replaced", tables: table(detour.QueryReplace, detour.Row{Line: 3, Path: long, To: long + "?x=1"}),
 			target: long + "?y=2", wantID: "table:t.csv", wantRow: 3, wantLoc: long + "?y=2"},
+		{name: "out row: key in the slot, Location in the arena", tables: table("", detour.Row{Line: 5, Path: "/legacy/products/page-0000000.html", To: "/new/news/0000000"}),
+			target: "/legacy/products/page-0000000.html?y=2", wantID: "table:t.csv", wantRow: 5, wantLoc: "/new/news/0000000?y=2"},
+		{name: "out row, query merged", tables: table("", detour.Row{Line: 5, Path: "/" + strings.Repeat("k", 41), To: long + "?x=1#f"}),
+			target: "/" + strings.Repeat("k", 41) + "?y=2", wantID: "table:t.csv", wantRow: 5, wantLoc: long + "?x=1&y=2#f"},
+		{name: "out row, query replaced", tables: table(detour.QueryReplace, detour.Row{Line: 5, Path: "/" + strings.Repeat("k", 41), To: long + "?x=1"}),
+			target: "/" + strings.Repeat("k", 41) + "?y=2", wantID: "table:t.csv", wantRow: 5, wantLoc: long + "?y=2"},
+		{name: "key one byte too long to stay in the slot", tables: table("", detour.Row{Line: 5, Path: "/" + strings.Repeat("k", 42), To: long}),
+			target: "/" + strings.Repeat("k", 42), wantID: "table:t.csv", wantRow: 5, wantLoc: long},
+		{name: "out row, other key of the same length", tables: table("", detour.Row{Line: 5, Path: "/" + strings.Repeat("k", 41), To: long}),
+			target: "/" + strings.Repeat("k", 40) + "j"},
+		{name: "out rule", rules: []detour.Rule{rule(1, "/"+strings.Repeat("k", 23), long+"#f")},
+			target: "/" + strings.Repeat("k", 23) + "?y=2", wantID: "r" + strings.Repeat("k", 23), wantLoc: long + "?y=2#f"},
 		{name: "410 row", tables: table("", detour.Row{Line: 4, Path: "/gone", Status: 410}), target: "/gone",
 			wantID: "table:t.csv", wantRow: 4},
 		{name: "huge priority beats a prefix", rules: []detour.Rule{

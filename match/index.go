@@ -388,8 +388,8 @@ func (b *builder) countExact() int {
 	return n
 }
 
-// countArena estimates the bytes of the arena records of table rows:
-// those of rows whose path and target do not fit in a slot. Rules, and
+// countArena estimates the bytes table rows take in the arena: the
+// target of an out entry, the record of a long one. Rules, and
 // rows whose Location is not their target as written, may add more.
 func (b *builder) countArena() int {
 	n := 0
@@ -403,7 +403,11 @@ func (b *builder) countArena() int {
 		}
 		for i := range ct.t.Rows {
 			row := &ct.t.Rows[i]
-			if k := len(row.Path) + len(row.To); k > slotData {
+			switch k := len(row.Path) + len(row.To); {
+			case k <= slotData:
+			case len(row.Path) <= outAt:
+				n += per * len(row.To)
+			default:
 				n += per * (xRecord + k)
 			}
 		}

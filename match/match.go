@@ -188,7 +188,8 @@ func (t *Table) lookupBucket(bk *bucket, req *detour.Request, now time.Time, m *
 		}
 		if i >= 0 && req.Method != "OPTIONS" {
 			// A simple rule or row with a static Location, inline in its
-			// slot: read the slot only.
+			// slot (or, for an out entry, in the arena): read the slot
+			// only (and the Location).
 			s := &t.exact.slots[i]
 			f := s.flags
 			if f&(xSimple|xStatic|xLong) == xSimple|xStatic && f&xKindMask != xList &&
@@ -203,6 +204,9 @@ func (t *Table) lookupBucket(bk *bucket, req *detour.Request, now time.Time, m *
 				}
 				k, n := int(s.klen), int(s.plen)
 				m.status, m.static, m.pre = int(statusCodes[f>>xStatusShift&7]), true, s.data[k:k+n:k+n]
+				if f&xOut != 0 {
+					m.pre = t.exact.out(s)
+				}
 				m.qmode, m.rel, m.rest = qmodeRule(f>>xQmodeShift&3), f&xRel != 0, ""
 				m.qpos, m.fpos = posLazy, posLazy
 				if m.qmode == modeReplace {
