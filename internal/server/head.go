@@ -139,7 +139,7 @@ func parseHead(b []byte, hd *leanHead) int {
 				return headHandoff
 			}
 		}
-		value = bytes.Trim(value, " \t")
+		value = trimOWS(value)
 		switch len(name) {
 		case 4:
 			if lowerIs(name, "host") {
@@ -180,6 +180,17 @@ func parseHead(b []byte, hd *leanHead) int {
 	}
 	hd.n = pos
 	return headDone
+}
+
+// trimOWS trims spaces and tabs from both ends of b.
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // lowerIs reports whether b is s, ASCII letters in any case; s is lower

@@ -198,7 +198,7 @@ func (l *Lean) answer(out []byte, x *exchange, hd *leanHead, remote string, now 
 		method = http.MethodHead
 	}
 	path, query, _ := strings.Cut(hd.target, "?")
-	in := inbound{method: method, remote: remote, host: hd.host, path: path, query: query}
+	in := inbound{method: method, remote: remote, host: hd.host, path: path, query: query, now: now}
 	if len(h.trusted) > 0 {
 		in.forwarded, in.xfp = hd.forwarded, hd.xfp
 	}

@@ -136,6 +136,9 @@ type inbound struct {
 	query     string // the target's raw query
 	forwarded string // the last Forwarded header line, "" when none
 	xfp       string // the last X-Forwarded-Proto header line, "" when none
+	// now, when set, is the time to judge rule windows by, read by the
+	// caller already; zero means the Handler's clock.
+	now time.Time
 }
 
 // verdict is the kind of answer decide chose.
@@ -250,9 +253,12 @@ func (h *Handler) decide(x *exchange, in *inbound, final bool) (verdict, outcome
 		Path:   path,
 		Query:  in.query,
 	}
-	now := h.now()
-	t0 := now
-	if h.latency != nil && !h.realNow {
+	now, t0 := in.now, in.now
+	if now.IsZero() || !h.realNow {
+		now = h.now()
+		t0 = now
+	}
+	if h.latency != nil && (!h.realNow || !in.now.IsZero()) {
 		t0 = time.Now()
 	}
 	found := rs.Table.Lookup(&x.req, now, &x.m)
@@ -472,6 +478,16 @@ func appendNote(dst []byte, status int, loc []byte) []byte {
 // appendHTMLEscaped appends s to dst with the five characters that matter
 // in text and in a quoted attribute escaped, as html.EscapeString does.
 func appendHTMLEscaped(dst, s []byte) []byte {
+	clean := true
+	for _, c := range s {
+		if c == '&' || c == '<' || c == '>' || c == '"' || c == '\'' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return append(dst, s...)
+	}
 	for _, c := range s {
 		switch c {
 		case '&':
