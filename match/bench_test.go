@@ -67,6 +67,22 @@ var benchFamilies = []benchFamily{
 		},
 	},
 	{
+		// migration: a bulk table shaped as a site migration's (the
+		// rows of bench/tool's 1m set): 34-byte paths and 17-byte
+		// targets, too long together to be inline in a slot.
+		name: "migration",
+		build: func(n int) ([]detour.Rule, []detour.Table) {
+			rows := make([]detour.Row, n)
+			for i := range rows {
+				rows[i] = detour.Row{Line: i + 2, Path: fmt.Sprintf("/legacy/products/page-%07d.html", i), To: fmt.Sprintf("/new/news/%07d", i)}
+			}
+			return nil, []detour.Table{{ID: "table:table.csv", File: "table.csv", Status: 307, Rows: rows}}
+		},
+		req: func(n, i int, rng *rand.Rand) detour.Request {
+			return detour.Request{Method: "GET", Scheme: "http", Host: "127.0.0.1", Path: fmt.Sprintf("/legacy/products/page-%07d.html", i)}
+		},
+	},
+	{
 		// patterns: segment prefixes, string prefixes and named segments
 		// with captures, a third each.
 		name: "patterns",
