@@ -2,6 +2,7 @@ package ruleset_test
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +68,37 @@ func FuzzParse(f *testing.F) {
 		tb, cds := s.CompileAt(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
 		if (tb == nil) != cds.HasErrors() {
 			t.Errorf("CompileAt: table %v, errors %v", tb != nil, cds.HasErrors())
+		}
+	})
+}
+
+// FuzzReadTableLines: ReadTable reads a table without quotes itself,
+// line by line; what it reads — rows, lines, diagnostics — must be what
+// encoding/csv reads. The seed corpus is the line ends, blanks, comments,
+// white space and field counts the two could disagree on.
+func FuzzReadTableLines(f *testing.F) {
+	for _, seed := range []string{
+		"", "\n", "\r\n", "/a,/b", "/a,/b\n", "/a,/b\r\n/c,/d\r\n", "/a,/b\r", "/a,/b\r\r\n", "\r",
+		"from,to\n/a,/b\n", "\ufefffrom,to\n/a,/b\n", "\ufeff#x\n/a,/b\n", "# comment\n/a,/b\n", " # not a comment\n",
+		"  \n/a,/b\n", "\t/a, \t/b ,  308\n", "/a,/b,301,x\n", "/a\n", "/a,,\n", ",\n", "/a,/b\n\n\n/c,/d",
+		"/a,/b,\u00a0308\n", "\u0085/a,/b\n", "https://Example.COM/a,/b\n", "/a/../b,/c\n", "/a%2,/b\n", "/a,/b,410\n",
+		"x\xff,/b\n", "/a,/b\n#\n/c\r,/d\n",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		text = strings.ReplaceAll(text, `"`, "")
+		for _, merge := range []bool{false, true} {
+			got := detour.Table{ID: "table:t.csv", Status: 301}
+			gotDs := ruleset.ReadTable(strings.NewReader(text), "t.csv", &got, merge)
+			want := detour.Table{ID: "table:t.csv", Status: 301}
+			wantDs := ruleset.ReadTableCSV(text, "t.csv", &want, merge)
+			if !slices.Equal(got.Rows, want.Rows) {
+				t.Errorf("%q (merge %v): rows\n got %+v\nwant %+v", text, merge, got.Rows, want.Rows)
+			}
+			if !slices.Equal(gotDs, wantDs) {
+				t.Errorf("%q (merge %v): diagnostics\n got %v\nwant %v", text, merge, gotDs, wantDs)
+			}
 		}
 	})
 }

@@ -2,15 +2,16 @@ package ruleset
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/detourhttp/detour"
 )
@@ -46,44 +47,21 @@ func (l *Loader) loadTables(s *Set, ds detour.Diagnostics) detour.Diagnostics {
 				Field: field, Rule: t.ID, Code: "table", Message: err.Error()})
 			continue
 		}
-		// Size Rows once: growing a slice of a million rows by a quarter
-		// at a time copies it over and over.
-		if lines, err := countLines(f); err == nil && len(t.Rows) == 0 {
-			t.Rows = make([]detour.Row, 0, lines)
-		}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			t.Rows = nil
-		}
 		// A file that grows while it is read is cut at the cap.
-		ds = append(ds, ReadTable(io.LimitReader(f, l.maxTableSize()), name, &t, s.MergeSlashes)...)
+		var text strings.Builder
+		text.Grow(int(min(size, l.maxTableSize())))
+		_, err = io.Copy(&text, io.LimitReader(f, l.maxTableSize()))
 		f.Close()
+		if err != nil {
+			ds = append(ds, detour.Diagnostic{Severity: detour.SeverityError, File: t.Source.File, Line: line,
+				Field: field, Rule: t.ID, Code: "table", Message: fmt.Sprintf("cannot read table %s: %v", name, unwrapPath(err))})
+			continue
+		}
+		ds = append(ds, readTable(text.String(), name, &t, s.MergeSlashes)...)
 		kept = append(kept, t)
 	}
 	s.Tables = kept
 	return ds
-}
-
-// countLines counts the lines of r (a last line without a newline
-// included).
-func countLines(r io.Reader) (int, error) {
-	buf := make([]byte, 64<<10)
-	n, last := 0, byte('\n')
-	for {
-		k, err := r.Read(buf)
-		if k > 0 {
-			n += bytes.Count(buf[:k], []byte{'\n'})
-			last = buf[k-1]
-		}
-		if errors.Is(err, io.EOF) {
-			if last != '\n' {
-				n++
-			}
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
-	}
 }
 
 func contains(list []string, s string) bool {
@@ -148,11 +126,38 @@ func unwrapPath(err error) error {
 // name for messages. Rows are appended to t.Rows in file order; a bad
 // row is left out and reported with its line and its text cut short.
 //
-// It reads in one pass, in time and memory linear in the input: one
-// string per row holds both its from and its to.
+// It reads in one pass, in time and memory linear in the input. The rows
+// of a file without quotes are cut from one string, the file's text: a
+// million rows cost no string of their own.
 func ReadTable(r io.Reader, name string, t *detour.Table, mergeSlashes bool) detour.Diagnostics {
+	var text strings.Builder
+	if _, err := io.Copy(&text, r); err != nil {
+		return detour.Diagnostics{{Severity: detour.SeverityError, File: name, Code: "table", Rule: t.ID,
+			Message: fmt.Sprintf("cannot read the CSV: %v", err)}}
+	}
+	return readTable(text.String(), name, t, mergeSlashes)
+}
+
+// readTable is ReadTable of the text of a table file.
+func readTable(text, name string, t *detour.Table, mergeSlashes bool) detour.Diagnostics {
 	tr := tableReader{name: name, t: t, merge: mergeSlashes}
-	tr.read(r)
+	// Size Rows once: growing a slice of a million rows by a quarter at
+	// a time copies it over and over.
+	t.Rows = slices.Grow(t.Rows, strings.Count(text, "\n")+1)
+	if strings.IndexByte(text, '"') < 0 {
+		tr.readLines(text)
+	} else {
+		tr.readCSV(strings.NewReader(text))
+	}
+	return tr.finish()
+}
+
+// finish returns the diagnostics, with the count of bad rows not shown.
+func (tr *tableReader) finish() detour.Diagnostics {
+	if tr.bad > maxRowErrors {
+		tr.diags = append(tr.diags, detour.Diagnostic{Severity: detour.SeverityError, File: tr.name, Code: "table", Rule: tr.t.ID,
+			Message: fmt.Sprintf("%d more bad rows not shown", tr.bad-maxRowErrors)})
+	}
 	return tr.diags
 }
 
@@ -164,16 +169,44 @@ type tableReader struct {
 	bad   int
 	// hosts interns the hosts of full-URL rows.
 	hosts map[string]string
+	first bool     // a record was read: the next one is no header
+	rec   []string // readLines' record, reused
 }
 
-func (tr *tableReader) read(r io.Reader) {
+// readLines reads text that holds no quote, which is what encoding/csv
+// (with the options readCSV gives it) would read, without a string for
+// every record: lines end in LF or CRLF (a last one without), blank
+// lines and lines beginning with # are skipped, fields are split at
+// every comma, their leading white space trimmed.
+func (tr *tableReader) readLines(text string) {
+	for line := 1; text != ""; line++ {
+		l, rest, _ := strings.Cut(text, "\n")
+		text = rest
+		l = strings.TrimSuffix(l, "\r")
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		tr.rec = tr.rec[:0]
+		for {
+			f, more, found := strings.Cut(l, ",")
+			tr.rec = append(tr.rec, strings.TrimLeftFunc(f, unicode.IsSpace))
+			if !found {
+				break
+			}
+			l = more
+		}
+		tr.record(tr.rec, line)
+	}
+}
+
+// readCSV reads r with encoding/csv: quoted fields, which may span lines.
+func (tr *tableReader) readCSV(r io.Reader) {
 	cr := csv.NewReader(bufio.NewReaderSize(r, 64<<10))
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	cr.LazyQuotes = true
 	cr.Comment = '#'
 	cr.TrimLeadingSpace = true
-	first := true
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -190,19 +223,21 @@ func (tr *tableReader) read(r io.Reader) {
 			break // encoding/csv cannot go on after a broken quote
 		}
 		line, _ := cr.FieldPos(0)
-		if first {
-			first = false
-			rec[0] = strings.TrimPrefix(rec[0], "\ufeff")
-			if isHeader(rec) {
-				continue
-			}
+		tr.record(rec, line)
+	}
+}
+
+// record takes one record: the header row when it is the first, else a
+// row.
+func (tr *tableReader) record(rec []string, line int) {
+	if !tr.first {
+		tr.first = true
+		rec[0] = strings.TrimPrefix(rec[0], "\ufeff")
+		if isHeader(rec) {
+			return
 		}
-		tr.row(rec, line)
 	}
-	if tr.bad > maxRowErrors {
-		tr.diags = append(tr.diags, detour.Diagnostic{Severity: detour.SeverityError, File: tr.name, Code: "table", Rule: tr.t.ID,
-			Message: fmt.Sprintf("%d more bad rows not shown", tr.bad-maxRowErrors)})
-	}
+	tr.row(rec, line)
 }
 
 // isHeader reports whether rec is a header row: its from column is a
