@@ -603,6 +603,11 @@ func randTables(rng *rand.Rand, firstSeq int) []detour.Table {
 				seen[sub] = true
 			}
 			row.To = fmt.Sprintf("/row%d", row.Line)
+			if rng.IntN(3) == 0 {
+				// Too long to be inline with its key: an out entry, or
+				// a long one.
+				row.To += "/" + strings.Repeat("x", 40)
+			}
 			tb.Rows = append(tb.Rows, row)
 		}
 		tables = append(tables, tb)
