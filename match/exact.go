@@ -19,7 +19,7 @@ import (
 //
 //	0..1   tag: high bits of the key's hash, never 0; 0 marks an empty slot
 //	2..3   flags: entry kind, xSimple, xStatic, xCI, xSub, xRel, xSlash,
-//	       xLong, xBigPrio, query mode (2 bits), status code (3 bits)
+//	       xLong, xBigPrio, query mode (2 bits), status code (3 bits), xOut
 //	4..5   bucket id (inline entries)
 //	6      key length (inline entries)
 //	7      Location length (inline entries)
