@@ -20,8 +20,8 @@ import (
 //	0..1   tag: high bits of the key's hash, never 0; 0 marks an empty slot
 //	2..3   flags: entry kind, xSimple, xStatic, xCI, xSub, xRel, xSlash,
 //	       xLong, xBigPrio, query mode (2 bits), status code (3 bits), xOut
-//	4..5   bucket id (inline entries)
-//	6      key length (inline entries)
+//	4..5   bucket id (inline and out entries)
+//	6      key length (inline and out entries)
 //	7      Location length (inline entries)
 //	8..11  ref: rule index, table index or list index
 //	12..15 aux: a row's line; a rule's priority (xBigPrio: see the rule)
