@@ -25,8 +25,9 @@ import (
 // requests).
 //
 // The http.Server's ReadHeaderTimeout, IdleTimeout (ReadTimeout when
-// zero) and WriteTimeout apply to the lean path's connections too, to the
-// second. The event loops run on Linux with a TCP listener; anywhere else
+// zero) and WriteTimeout apply to the lean path's connections too, checked
+// every quarter of the shortest of them (at most every second). The event
+// loops run on Linux with a TCP listener; anywhere else
 // Serve is net/http's. TLS is not served here: give net/http the TLS
 // listener directly.
 type Lean struct {
