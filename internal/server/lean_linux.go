@@ -3,6 +3,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -19,10 +20,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Sizes of a lean connection's buffers.
+// Sizes of the lean path's buffers.
 const (
-	leanReadBuf  = 4 << 10
-	leanMaxHead  = 16 << 10 // a longer head goes to net/http (which allows MaxHeaderBytes)
+	leanReadBuf  = 4 << 10  // a connection's own buffer for a request head split across reads, to start with
+	leanMaxHead  = 16 << 10 // the loop's read buffer; a longer head goes to net/http (which allows MaxHeaderBytes)
 	leanFlushOut = 32 << 10 // answers to pipelined requests are written in batches up to this
 	leanLinger   = 500 * time.Millisecond
 )
@@ -48,18 +49,25 @@ type loop struct {
 	live   int
 	events [256]unix.EpollEvent
 	x      *exchange
-	now    time.Time
-	sweep  time.Time // when to look for expired connections next
-	pause  time.Time // accepting resumes then (out of file descriptors)
+	// rbuf and obuf are the loop's read and write buffers, lent to one
+	// connection at a time: a connection keeps bytes of its own only for
+	// a request head split across reads, or answers its peer has not
+	// taken yet, so an idle connection holds no buffer (as nginx's).
+	rbuf, obuf []byte
+	now        time.Time
+	sweep      time.Time // when to look for expired connections next
+	pause      time.Time // accepting resumes then (out of file descriptors)
 }
 
 // econn is a connection of a loop.
 type econn struct {
 	fd      int
 	remote  string
-	buf     []byte // read, not yet answered: buf[r:w]
+	buf     []byte // read, not yet answered: buf[r:w]; the loop's rbuf while lent
 	r, w    int
-	out     []byte    // answers not yet written
+	out     []byte    // answers not yet written; the loop's obuf while lent
+	lentIn  bool      // buf is the loop's rbuf
+	lentOut bool      // out is the loop's obuf
 	expires time.Time // the read (header, idle) or write deadline; zero for none
 	wrote   time.Time // when out started waiting for the peer, for the write timeout
 	timed   bool      // expires is the current request's header deadline
@@ -97,7 +105,8 @@ func newLoops(l *Lean, ln net.Listener) ([]*loop, error) {
 }
 
 func newLoop(l *Lean, rc syscall.RawConn) (*loop, error) {
-	lp := &loop{l: l, ep: -1, lfd: -1, wakefd: -1, x: l.h.pool.Get().(*exchange)}
+	lp := &loop{l: l, ep: -1, lfd: -1, wakefd: -1, x: l.h.pool.Get().(*exchange),
+		rbuf: make([]byte, leanMaxHead), obuf: make([]byte, 0, leanReadBuf)}
 	var derr error
 	if err := rc.Control(func(fd uintptr) {
 		lp.lfd, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
@@ -273,7 +282,7 @@ func (lp *loop) accept() {
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 15)
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 15)
-		c := &econn{fd: fd, remote: sockaddrString(sa), buf: make([]byte, leanReadBuf), born: lp.now}
+		c := &econn{fd: fd, remote: sockaddrString(sa), born: lp.now}
 		if h := lp.l.header; h > 0 {
 			c.expires, c.timed = lp.now.Add(h), true
 		}
@@ -302,7 +311,23 @@ func (lp *loop) close(c *econn) {
 	if lp.conn(c.fd) == c {
 		lp.forget(c)
 		unix.Close(c.fd)
+		c.buf, c.out, c.lentIn, c.lentOut = nil, nil, false, false
 	}
+}
+
+// keepIn gives c bytes of its own for what it read and has not answered
+// (a head split across reads), and no buffer at all when there are none,
+// so that the loop's rbuf can go to the next connection.
+func (lp *loop) keepIn(c *econn) {
+	switch {
+	case c.r == c.w:
+		c.buf, c.r, c.w = nil, 0, 0
+	case c.lentIn:
+		own := make([]byte, max(leanReadBuf, 2*(c.w-c.r)))
+		c.w = copy(own, c.buf[c.r:c.w])
+		c.buf, c.r = own, 0
+	}
+	c.lentIn = false
 }
 
 func (lp *loop) forget(c *econn) {
@@ -344,9 +369,19 @@ func (lp *loop) event(c *econn, ev uint32) {
 // the loop need not read again to see EAGAIN — unless the peer closed,
 // when it reads on to see the end.
 func (lp *loop) readable(c *econn, hup bool) {
+	if lp.read(c, hup) {
+		lp.keepIn(c)
+	}
+}
+
+// read is readable's loop; false when c is gone.
+func (lp *loop) read(c *econn, hup bool) bool {
+	if c.buf == nil {
+		c.buf, c.lentIn = lp.rbuf, true
+	}
 	for {
 		if len(c.out) > 0 {
-			return // the peer is not reading: wait for EPOLLOUT
+			return true // the peer is not reading: wait for EPOLLOUT
 		}
 		if c.w == len(c.buf) {
 			switch {
@@ -357,7 +392,7 @@ func (lp *loop) readable(c *econn, hup bool) {
 				c.buf = append(c.buf, make([]byte, len(c.buf))...)
 			default:
 				lp.handoff(c) // a head longer than ours: net/http allows more
-				return
+				return false
 			}
 		}
 		space := len(c.buf) - c.w
@@ -370,20 +405,20 @@ func (lp *loop) readable(c *econn, hup bool) {
 			}
 			c.w += n
 			if !lp.process(c) {
-				return
+				return false
 			}
 			if n < space && !hup {
-				return
+				return true
 			}
 		case n == 0 && err == nil:
 			lp.close(c) // the peer closed
-			return
+			return false
 		case errors.Is(err, unix.EAGAIN):
-			return
+			return true
 		case errors.Is(err, unix.EINTR):
 		default:
 			lp.close(c)
-			return
+			return false
 		}
 	}
 }
@@ -411,6 +446,9 @@ func (lp *loop) process(c *econn) bool {
 			return false
 		}
 		closing := l.closing.Load()
+		if c.out == nil {
+			c.out, c.lentOut = lp.obuf[:0], true
+		}
 		var ok bool
 		if c.out, ok = l.answer(c.out, lp.x, &hd, c.remote, lp.now, closing); !ok {
 			lp.handoff(c)
@@ -458,18 +496,23 @@ func (c *econn) idle() bool { return c.r == c.w || c.served && c.w-c.r < 4 }
 // flush writes c.out as far as the socket takes it. It returns false when
 // c failed and was closed.
 func (lp *loop) flush(c *econn) bool {
+	if c.lentOut {
+		lp.obuf = c.out[:0] // keep what it grew to
+	}
 	for len(c.out) > 0 {
 		n, err := rawWrite(c.fd, c.out)
 		switch {
 		case n > 0:
-			rest := copy(c.out, c.out[n:])
-			c.out = c.out[:rest]
+			c.out = c.out[n:]
 			c.wrote = time.Time{}
 		case errors.Is(err, unix.EAGAIN):
 			if c.wrote.IsZero() {
 				// Waiting for the peer to read is not idling:
 				// only the write timeout applies.
 				c.wrote, c.expires = lp.now, time.Time{}
+			}
+			if c.lentOut {
+				c.out, c.lentOut = bytes.Clone(c.out), false
 			}
 			return true
 		case errors.Is(err, unix.EINTR):
@@ -478,6 +521,7 @@ func (lp *loop) flush(c *econn) bool {
 			return false
 		}
 	}
+	c.out, c.lentOut = nil, false
 	return true
 }
 
@@ -487,7 +531,7 @@ func (lp *loop) flush(c *econn) bool {
 func (lp *loop) lingerClose(c *econn) {
 	unix.Shutdown(c.fd, unix.SHUT_WR)
 	c.linger, c.expires = true, lp.now.Add(leanLinger)
-	c.r, c.w = 0, 0
+	c.buf, c.r, c.w, c.lentIn = nil, 0, 0, false
 }
 
 // handoff gives c to net/http with the bytes read and not answered, after
@@ -504,6 +548,13 @@ func (lp *loop) handoff(c *econn) {
 		return
 	}
 	out, rest := c.out, c.buf[c.r:c.w]
+	if c.lentOut {
+		out = bytes.Clone(out)
+	}
+	if c.lentIn {
+		rest = bytes.Clone(rest)
+	}
+	c.buf, c.out, c.lentIn, c.lentOut = nil, nil, false, false
 	go func() {
 		if len(out) > 0 {
 			if _, err := nc.Write(out); err != nil {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"reflect"
 	"runtime"
 	"strconv"
@@ -951,4 +952,75 @@ func TestLeanSameAnswers(t *testing.T) {
 		})
 	}
 	wantCounts(t, ls, uint64(len(tests)), 0)
+}
+
+// TestLeanIdleConnectionsHoldNoBuffers: a keep-alive connection that has
+// been answered and waits for its next request keeps no read or write
+// buffer of its own (the loop lends its buffers to one connection at a
+// time), so a thousand idle connections cost the server little memory —
+// as nginx frees its buffers on idle keep-alive connections. The clients
+// run in a child process, so that only the server's memory is measured.
+func TestLeanIdleConnectionsHoldNoBuffers(t *testing.T) {
+	if addr := os.Getenv("DETOUR_TEST_IDLE_CLIENT"); addr != "" {
+		idleClients(addr) // the child: never returns
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the lean event loops run on Linux only")
+	}
+	const conns = 1000
+	ls, _ := newLean(t, server.Options{}, testRules(t), nil)
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapInuse
+	}
+	before := heap()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLeanIdleConnectionsHoldNoBuffers$")
+	cmd.Env = append(os.Environ(), "DETOUR_TEST_IDLE_CLIENT="+ls.Addr, "DETOUR_TEST_IDLE_CONNS="+strconv.Itoa(conns))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "ready" {
+		t.Fatalf("client: %q, %v", line, err)
+	}
+	wantCounts(t, ls, conns, 0)
+	after := heap()
+	per := float64(max(after, before)-before) / conns
+	t.Logf("%.0f bytes of server heap per idle connection", per)
+	// A connection's own 4 KiB buffers would be 8 KiB or more; what is
+	// left is its record (and the loop's table of them).
+	if per > 1024 {
+		t.Errorf("%.0f bytes of heap per idle connection, want under 1 KiB", per)
+	}
+}
+
+// idleClients opens $DETOUR_TEST_IDLE_CONNS keep-alive connections to
+// addr, has one request answered on each, says "ready" and holds them.
+func idleClients(addr string) {
+	n, _ := strconv.Atoi(os.Getenv("DETOUR_TEST_IDLE_CONNS"))
+	held := make([]net.Conn, 0, n)
+	for range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			fmt.Println("dial:", err)
+			os.Exit(1)
+		}
+		io.WriteString(c, "GET /original-resource HTTP/1.1\r\nHost: detour.test\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil || resp.StatusCode != 307 {
+			fmt.Println("answer:", resp, err)
+			os.Exit(1)
+		}
+		io.Copy(io.Discard, resp.Body)
+		held = append(held, c)
+	}
+	fmt.Println("ready")
+	select {}
 }
