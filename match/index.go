@@ -376,16 +376,23 @@ func (b *builder) countExact() int {
 		}
 	}
 	for _, ct := range b.t.tables {
-		per := 1
-		if ct.t.Subpath {
-			per = 2
-		}
-		if ct.t.IncludeSubdomains {
-			per *= 2
-		}
-		n += per * len(ct.t.Rows)
+		n += ct.keysPerRow() * len(ct.t.Rows)
 	}
 	return n
+}
+
+// keysPerRow is how many exact keys each row of ct takes: a subpath row
+// adds a key for the paths below it, and a row that includes subdomains
+// has its keys in the wildcard bucket too.
+func (ct *ctable) keysPerRow() int {
+	per := 1
+	if ct.t.Subpath {
+		per = 2
+	}
+	if ct.t.IncludeSubdomains {
+		per *= 2
+	}
+	return per
 }
 
 // countArena estimates the bytes table rows take in the arena: the
@@ -394,13 +401,7 @@ func (b *builder) countExact() int {
 func (b *builder) countArena() int {
 	n := 0
 	for _, ct := range b.t.tables {
-		per := 1
-		if ct.t.Subpath {
-			per = 2
-		}
-		if ct.t.IncludeSubdomains {
-			per *= 2
-		}
+		per := ct.keysPerRow()
 		for i := range ct.t.Rows {
 			row := &ct.t.Rows[i]
 			switch k := len(row.Path) + len(row.To); {
