@@ -310,11 +310,11 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 	failed := make(chan error, 2)
 	// redirect is the redirect listener: net/http alone over TLS (and
 	// with --lean=false), else the lean path in front of it.
-	type listener interface {
+	type stoppable interface {
 		Shutdown(context.Context) error
 		Close() error
 	}
-	var redirect listener = srv
+	var redirect stoppable = srv
 	var lean *server.Lean
 	if tlsConfig == nil && cfg.lean {
 		lean = server.NewLean(handler, srv)
@@ -376,7 +376,7 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 	sctx, scancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer scancel()
 	var sg sync.WaitGroup
-	for _, s := range []listener{redirect, adm} {
+	for _, s := range []stoppable{redirect, adm} {
 		sg.Go(func() {
 			if err := s.Shutdown(sctx); err != nil {
 				log.Warn("shutdown cut requests short", "error", err)
