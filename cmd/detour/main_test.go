@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bytes"
 	"context"
 	"maps"
 	"net/http"
@@ -9,30 +8,15 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	main "github.com/detourhttp/detour/cmd/detour"
+	"github.com/detourhttp/detour/internal/testutil"
 )
 
-// syncBuffer is a bytes.Buffer safe for the goroutines of a running Main.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is testutil.SyncBuffer: a bytes.Buffer safe for the goroutines of a running Main.
+type syncBuffer = testutil.SyncBuffer
 
 // run runs a command that finishes by itself and returns its exit code
 // and output.

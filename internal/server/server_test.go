@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"html"
 	"io"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/detourhttp/detour"
 	"github.com/detourhttp/detour/internal/server"
+	"github.com/detourhttp/detour/internal/testutil"
 	"github.com/detourhttp/detour/match"
 )
 
@@ -468,23 +468,8 @@ func testFollow307(t *testing.T, sv serving) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is testutil.SyncBuffer: a bytes.Buffer safe for the server's goroutines.
+type syncBuffer = testutil.SyncBuffer
 
 func TestAccessLog(t *testing.T) { eachServer(t, testAccessLog) }
 
