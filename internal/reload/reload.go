@@ -124,11 +124,14 @@ func (r *Reloader) Reload(reason string) error {
 	defer r.mu.Unlock()
 	start := time.Now()
 	log := r.cfg.Log.With("rules", r.rulesName(), "reason", reason)
-	// The fingerprint is taken before the files are read: a change made
-	// while they are read must not count as seen.
+	// The fingerprint of the files known already is taken before they
+	// are read, and that of files new to the set as soon as they have
+	// been read: a change made after a file was read must not count as
+	// seen.
 	before := r.watchedLocked()
 	beforePrint := fingerprint(before)
-	defer func() { r.print = printAfter(before, beforePrint, r.watchedLocked()) }()
+	var read, readPrint []string
+	defer func() { r.print = printAfter(before, beforePrint, read, readPrint, r.watchedLocked()) }()
 
 	if r.set == nil && r.cfg.Store != nil {
 		if err := r.readStoreLocked(context.Background()); err != nil {
@@ -140,6 +143,7 @@ func (r *Reloader) Reload(reason string) error {
 		}
 	}
 	set, files, diags, err := r.loadFiles()
+	read, readPrint = files, fingerprint(files)
 	var rules *server.Rules
 	var shadowed map[string]detour.Diagnostic
 	if err == nil && !diags.HasErrors() {
@@ -344,14 +348,30 @@ func (r *Reloader) watchedLocked() []string {
 	return append([]string{r.cfg.Path}, r.files...)
 }
 
-// printAfter returns the fingerprint to keep after a load that changed
-// the watch list from before to after: the one taken before the load when
-// the list is the same, else a new one (the new files were read just now).
-func printAfter(before, beforePrint, after []string) []string {
+// printAfter returns the fingerprint to keep after a load, for the watch
+// list after: each file's entry from the fingerprint taken before the
+// load when it was on the list then (before, beforePrint), else from the
+// one taken just after it was read (read, readPrint).
+func printAfter(before, beforePrint, read, readPrint, after []string) []string {
 	if slices.Equal(before, after) {
 		return beforePrint
 	}
-	return fingerprint(after)
+	known := make(map[string]string, len(before)+len(read))
+	for i, f := range read {
+		known[f] = readPrint[i]
+	}
+	for i, f := range before {
+		known[f] = beforePrint[i]
+	}
+	out := make([]string, len(after))
+	for i, f := range after {
+		if e, ok := known[f]; ok {
+			out[i] = e
+		} else {
+			out[i] = fingerprint([]string{f})[0]
+		}
+	}
+	return out
 }
 
 // loadedPrint returns the fingerprint taken after the last load.

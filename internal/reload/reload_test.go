@@ -1,10 +1,10 @@
 package reload_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +19,7 @@ import (
 	"github.com/detourhttp/detour"
 	"github.com/detourhttp/detour/internal/reload"
 	"github.com/detourhttp/detour/internal/server"
+	"github.com/detourhttp/detour/internal/testutil"
 )
 
 // validRules redirects /probe to /vN.
@@ -56,23 +57,8 @@ func symlinkSwap(tb testing.TB, target, link string) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is testutil.SyncBuffer: a bytes.Buffer safe for concurrent use.
+type syncBuffer = testutil.SyncBuffer
 
 // fixture is a Reloader serving a rules path through a real listener.
 type fixture struct {
@@ -84,12 +70,35 @@ type fixture struct {
 
 func newFixture(tb testing.TB, path string) *fixture {
 	tb.Helper()
+	return newFixtureHook(tb, path, nil)
+}
+
+// logHook is an io.Writer for a log that calls onLine with each line,
+// from inside the call that logs it, then writes it to w.
+type logHook struct {
+	w      io.Writer
+	onLine func(line string)
+}
+
+func (h logHook) Write(p []byte) (int, error) {
+	h.onLine(string(p))
+	return h.w.Write(p)
+}
+
+// newFixtureHook is newFixture whose Reloader logs through onLine too
+// (nil: not).
+func newFixtureHook(tb testing.TB, path string, onLine func(line string)) *fixture {
+	tb.Helper()
 	f := &fixture{h: server.New(server.Options{}), log: &syncBuffer{}}
+	var logw io.Writer = f.log
+	if onLine != nil {
+		logw = logHook{f.log, onLine}
+	}
 	var err error
 	f.r, err = reload.New(reload.Config{
 		Path:     path,
 		Server:   f.h,
-		Log:      slog.New(slog.NewTextHandler(f.log, nil)),
+		Log:      slog.New(slog.NewTextHandler(logw, nil)),
 		Debounce: 20 * time.Millisecond,
 	})
 	if err != nil {
@@ -392,6 +401,37 @@ func TestTables(t *testing.T) {
 			tt.write()
 			f.waitLocation(t, tt.path, tt.want)
 		})
+	}
+}
+
+// TestNewTableChangedBeforeWatched: a table file new to the set is
+// watched only once the load that added it is over, so a change made to
+// it in between sends no event. The watcher must still see it: here the
+// table is rewritten from inside that load (when it logs "rules loaded"),
+// before its folder is watched, and the new row must go live.
+func TestNewTableChangedBeforeWatched(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "detour.yaml")
+	writeFile(t, filepath.Join(dir, "legacy.csv"), "from,to\n/t1,/x1\n")
+	writeFile(t, path, validRules(0)+"tables:\n  - file: legacy.csv\n")
+	extra := filepath.Join(dir, "more", "extra.csv")
+	var rewrote atomic.Bool
+	f := newFixtureHook(t, path, func(line string) {
+		// The load that reads extra.csv for the first time.
+		if strings.Contains(line, `msg="rules loaded"`) && strings.Contains(line, "files=3") && !rewrote.Swap(true) {
+			writeFile(t, extra, "from,to\n/t2,/y22\n")
+		}
+	})
+	f.watch(t, path)
+	f.waitLocation(t, "/t1", "/x1")
+	if err := os.Mkdir(filepath.Join(dir, "more"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, extra, "from,to\n/t2,/y1\n")
+	writeFile(t, path, validRules(0)+"tables:\n  - file: legacy.csv\n  - file: more/extra.csv\n")
+	f.waitLocation(t, "/t2", "/y22")
+	if !rewrote.Load() {
+		t.Error("the table was never rewritten during the load: the test proved nothing")
 	}
 }
 

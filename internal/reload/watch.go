@@ -31,10 +31,9 @@ func (r *Reloader) Run(ctx context.Context) error {
 	// A change between the last load and now, before the watches were in
 	// place, would otherwise go unseen.
 	if ws.print = fingerprint(ws.files); !slices.Equal(ws.print, r.loadedPrint()) {
-		before := slices.Clone(ws.files)
 		r.Reload("changed before watching") // logged and counted by Reload
 		ws.rebuild()
-		ws.print = printAfter(before, ws.print, ws.files)
+		ws.print = r.loadedPrint()
 	}
 
 	var timer *time.Timer
@@ -78,13 +77,17 @@ func (r *Reloader) Run(ctx context.Context) error {
 				continue
 			}
 			pending = false
-			if now := fingerprint(ws.files); direct || !slices.Equal(now, ws.print) {
-				// Taken before the load: a change made during it
-				// stays unseen and reloads again.
-				before := slices.Clone(ws.files)
+			if direct || !slices.Equal(fingerprint(ws.files), ws.print) {
 				r.Reload("file change") // logged and counted by Reload
 				ws.rebuild()
-				ws.print = printAfter(before, now, ws.files)
+				ws.print = r.loadedPrint()
+				// A file new to the set is watched only now: a
+				// change made to it since it was read sent no event.
+				if !slices.Equal(fingerprint(ws.files), ws.print) {
+					direct = false
+					arm()
+					continue
+				}
 			}
 			direct = false
 		}
