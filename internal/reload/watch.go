@@ -166,9 +166,11 @@ func (ws *watchState) isDirect(name string) bool {
 }
 
 // fingerprint describes the identity of each file as seen through
-// symlinks — where it resolves to, its size and modification time — so
-// that an event on some other name (a ConfigMap's ..data swap) reloads
-// only when a file of the set changed.
+// symlinks — where it resolves to, its size and modification time, and
+// on Linux its inode and change time (a file renamed over another of the
+// same size within one tick of the file system's clock differs only
+// there) — so that an event on some other name (a ConfigMap's ..data
+// swap) reloads only when a file of the set changed.
 func fingerprint(files []string) []string {
 	out := make([]string, len(files))
 	for i, f := range files {
@@ -178,7 +180,7 @@ func fingerprint(files []string) []string {
 			continue
 		}
 		real, _ := filepath.EvalSymlinks(f)
-		out[i] = fmt.Sprintf("%s %s %d %d", f, real, fi.Size(), fi.ModTime().UnixNano())
+		out[i] = fmt.Sprintf("%s %s %d %d %s", f, real, fi.Size(), fi.ModTime().UnixNano(), fileID(fi))
 	}
 	return out
 }
