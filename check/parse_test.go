@@ -19,7 +19,7 @@ func TestParse(t *testing.T) {
 cases:
   - request: {method: POST, url: /original-resource}
     expect: {status: 307, location: /temporary-resource}
-  - request: {url: "/docs/a?x=1", headers: {Host: example.com}}
+  - request: {url: /docs/a?x=1, headers: {Host: example.com}}
     expect: {status: 308, location: "https://docs.example.com/a?x=1"}
   - request: {method: POST, url: /original-resource, body: "data=example"}
     expect: {status: 307, final_status: 200, hops: 1}
@@ -85,7 +85,7 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"syntax error", "cases:\n  - request: {url: /a\n    expect: {status: 301}\n",
 			[]string{"check.yaml:2: syntax error: did not find expected ',' or '}'"}},
-		{"question mark in a flow value", "cases:\n  - request: {url: /docs/a?x=1}\n    expect: {status: 301}\n",
+		{"question mark in a flow value over two lines", "cases:\n  - request: {url: /docs/a?x=1,\n      method: GET}\n    expect: {status: 301}\n",
 			[]string{`check.yaml:2: syntax error: did not find expected ',' or '}' (a value holding "?" inside { } or [ ] must be quoted`}},
 		{"bad indentation", "cases:\n  - request:\n      url: /a\n     expect: {status: 301}\n",
 			[]string{"check.yaml:2: syntax error: did not find expected key"}}, // where the mapping began

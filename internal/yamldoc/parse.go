@@ -58,20 +58,34 @@ func Parse(data []byte, o Options) (root *yaml.Node, perr *Error) {
 			root, perr = nil, &Error{Line: 1, Msg: fmt.Sprintf("the YAML parser failed: %v", p)}
 		}
 	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	orig := data
+	var dec *yaml.Decoder
 	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
+	for try := 0; ; try++ {
+		dec = yaml.NewDecoder(bytes.NewReader(data))
+		doc = yaml.Node{}
+		err := dec.Decode(&doc)
+		if err == nil {
+			break
+		}
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, syntaxError(data, err, o)
+		// go-yaml/yaml#905: see flow.go.
+		if e := syntaxError(data, err, Options{}); try*len(data) < maxFlowWork && strings.HasPrefix(e.Msg, "did not find expected ',' or") {
+			if fixed, ok := quoteFlowQuestion(data, e.Line); ok {
+				data = fixed
+				continue
+			}
+		}
+		return nil, syntaxError(orig, err, o)
 	}
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
 	case err == nil:
 		return nil, &Error{Line: max(next.Line, 1), Msg: o.Noun + " holds one YAML document; a second one begins here"}
 	case !errors.Is(err, io.EOF):
-		return nil, syntaxError(data, err, o)
+		return nil, syntaxError(orig, err, o)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, nil

@@ -1,6 +1,7 @@
 package yamldoc_test
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/detourhttp/detour/internal/yamldoc"
@@ -35,9 +36,10 @@ func TestParse(t *testing.T) {
 			wantMsg: "did not find expected ',' or '}'"},
 		{name: "parser error counted from one", data: "a: 1\nb: {c: 1\n", opts: expect, wantLine: 2,
 			wantMsg: "syntax error: did not find expected ',' or '}'"},
-		{name: "question mark in flow hint", data: "a: {url: /a?x=1, b: 2}\n", opts: expect, wantLine: 1,
+		{name: "question mark in flow", data: "a: {url: /a?x=1, b: 2}\n", opts: rules, wantRoot: "!!map"},
+		{name: "question mark in a flow collection over two lines: hint", data: "a: {url: /a?x=1,\n  b: 2}\n", opts: expect, wantLine: 1,
 			wantMsg: `syntax error: did not find expected ',' or '}' (a value holding "?" inside { } or [ ] must be quoted, as in {url: "/a?x=1"})`},
-		{name: "question mark in flow without hint", data: "a: {url: /a?x=1, b: 2}\n", opts: rules, wantLine: 1,
+		{name: "question mark in a flow collection over two lines: no hint", data: "a: {url: /a?x=1,\n  b: 2}\n", opts: rules, wantLine: 1,
 			wantMsg: "did not find expected ',' or '}'"},
 		{name: "bad byte line found", data: "a: 1\nb: 2\nc: \x01\n", opts: rules, wantLine: 3,
 			wantMsg: "control characters are not allowed"},
@@ -72,6 +74,50 @@ func TestParse(t *testing.T) {
 			}
 			if err.Line != tt.wantLine || err.Msg != tt.wantMsg {
 				t.Errorf("got line %d: %q\nwant line %d: %q", err.Line, err.Msg, tt.wantLine, tt.wantMsg)
+			}
+		})
+	}
+}
+
+// TestFlowQuestionMark: a plain scalar holding "?" inside { } or [ ] is
+// valid YAML that go-yaml refuses (go-yaml/yaml#905); Parse reads it as
+// the string it is, on every line it occurs, and leaves all else alone.
+func TestFlowQuestionMark(t *testing.T) {
+	tests := []struct {
+		name string
+		data string
+		want any
+	}{
+		{"SPEC §8 example", "cases:\n  - request: {url: /docs/a?x=1, headers: {Host: example.com}}\n" +
+			"    expect: {status: 308, location: \"https://docs.example.com/a?x=1\"}\n",
+			map[string]any{"cases": []any{map[string]any{
+				"request": map[string]any{"url": "/docs/a?x=1", "headers": map[string]any{"Host": "example.com"}},
+				"expect":  map[string]any{"status": 308, "location": "https://docs.example.com/a?x=1"}}}}},
+		{"several lines", "- {url: /a?x=1}\n- {url: /b?y=2, status: 301}\n- [c?d, e, 'f?g']\n",
+			[]any{map[string]any{"url": "/a?x=1"}, map[string]any{"url": "/b?y=2", "status": 301}, []any{"c?d", "e", "f?g"}}},
+		{"absolute URL with a colon", "a: {url: https://x.test/a?b=c:d, n: 1}\n",
+			map[string]any{"a": map[string]any{"url": "https://x.test/a?b=c:d", "n": 1}}},
+		{"question mark last", "a: {q: x?}\n", map[string]any{"a": map[string]any{"q": "x?"}}},
+		{"key with a question mark", "a: {k?: v}\n", map[string]any{"a": map[string]any{"k?": "v"}}},
+		{"quotes and backslashes kept", `a: {u: /a?b="c"\d}` + "\n", map[string]any{"a": map[string]any{"u": `/a?b="c"\d`}}},
+		{"comment after the collection", "a: {u: /a?b} # note\n", map[string]any{"a": map[string]any{"u": "/a?b"}}},
+		{"plain value with spaces", "a: [x y?z , w]\n", map[string]any{"a": []any{"x y?z", "w"}}},
+		{"block values untouched", "a: /a?b\nb: {c: 1}\n", map[string]any{"a": "/a?b", "b": map[string]any{"c": 1}}},
+		{"a block scalar's text untouched", "a: |\n  {u: /a?b}\nb: {u: /c?d}\n",
+			map[string]any{"a": "{u: /a?b}\n", "b": map[string]any{"u": "/c?d"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root, perr := yamldoc.Parse([]byte(tt.data), yamldoc.Options{})
+			if perr != nil {
+				t.Fatalf("Parse: %v", perr)
+			}
+			var got any
+			if err := root.Decode(&got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %#v\nwant %#v", got, tt.want)
 			}
 		})
 	}
