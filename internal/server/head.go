@@ -86,11 +86,13 @@ func parseHead(b []byte, hd *leanHead) int {
 		case c == '%' && !query:
 			// net/url refuses a malformed escape in the path (not in
 			// the query).
-			if i+2 >= len(rest) {
-				return headMore
-			}
-			if !ishex(rest[i+1]) || !ishex(rest[i+2]) {
-				return headHandoff
+			for k := i + 1; k <= i+2; k++ {
+				switch {
+				case k >= len(rest):
+					return headMore
+				case !ishex(rest[k]):
+					return headHandoff
+				}
 			}
 		}
 	}
