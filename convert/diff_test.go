@@ -21,6 +21,8 @@ import (
 	"github.com/detourhttp/detour/convert"
 	"github.com/detourhttp/detour/match"
 	"github.com/detourhttp/detour/ruleset"
+
+	"github.com/detourhttp/detour/internal/testutil"
 )
 
 // testCert and testKey are a self-signed certificate for every host,
@@ -454,7 +456,7 @@ func tempDir(t *testing.T) string {
 }
 
 func TestNginxDifferential(t *testing.T) {
-	bin := lookBin(t, "nginx")
+	bin := testutil.Bin(t, "nginx")
 	cases := corpus(t, "testdata/nginx", ".conf")
 	if len(cases) < 30 {
 		t.Errorf("the nginx corpus holds %d configurations; the issue asks for at least 30", len(cases))
@@ -488,7 +490,7 @@ func TestNginxDifferential(t *testing.T) {
 }
 
 func TestApacheDifferential(t *testing.T) {
-	bin := lookBin(t, "apache2")
+	bin := testutil.Bin(t, "apache2")
 	cases := append(corpus(t, "testdata/apache", ".conf"), corpus(t, "testdata/apache", ".htaccess")...)
 	slices.SortFunc(cases, func(a, b *corpusCase) int { return strings.Compare(a.name, b.name) })
 	if len(cases) < 30 {

@@ -13,6 +13,8 @@ import (
 	"github.com/detourhttp/detour"
 	"github.com/detourhttp/detour/convert"
 	"github.com/detourhttp/detour/ruleset"
+
+	"github.com/detourhttp/detour/internal/testutil"
 )
 
 // exportCase is one rule set of the export corpus, exported.
@@ -98,7 +100,7 @@ func roundTrip(t *testing.T, cases []*exportCase, mergesSlashes bool) {
 }
 
 func TestExportNginx(t *testing.T) {
-	bin := lookBin(t, "nginx")
+	bin := testutil.Bin(t, "nginx")
 	cases := exportCorpus(t, "nginx")
 	tmp := tempDir(t)
 	cert, key := writeCert(t, tmp)
@@ -129,7 +131,7 @@ func TestExportNginx(t *testing.T) {
 }
 
 func TestExportApache(t *testing.T) {
-	bin := lookBin(t, "apache2")
+	bin := testutil.Bin(t, "apache2")
 	cases := exportCorpus(t, "apache")
 	tmp := tempDir(t)
 	cert, key := writeCert(t, tmp)
@@ -160,7 +162,7 @@ func TestExportApache(t *testing.T) {
 var caddySiteRE = regexp.MustCompile(`(?m)^:80 \{`)
 
 func TestExportCaddy(t *testing.T) {
-	bin := lookBin(t, "caddy")
+	bin := testutil.Bin(t, "caddy")
 	cases := exportCorpus(t, "caddy")
 	tmp := tempDir(t)
 	ports := freePorts(t, 2*len(cases))

@@ -25,28 +25,6 @@ import (
 // one process of each per test, every corpus configuration on its own
 // loopback port, and an in-process detour handler beside it.
 
-// lookBin finds a server binary on PATH or in /usr/sbin. Missing, the test
-// fails under CI=true and skips otherwise.
-func lookBin(t *testing.T, name string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if p := filepath.Join("/usr/sbin", name); isExec(p) {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed (scripts/test installs it)", name)
-	}
-	t.Skipf("%s is not installed; scripts/test installs it", name)
-	return ""
-}
-
-func isExec(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode()&0o111 != 0
-}
-
 // freePorts returns n loopback ports that were free a moment ago.
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()

@@ -3,12 +3,13 @@ package follow_test
 import (
 	"context"
 	"net/http"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/detourhttp/detour/internal/testutil"
 )
 
 // TestAgreesWithCurl runs real curl -L and follow on the same chain and
@@ -16,13 +17,7 @@ import (
 // and where each ended. The chain plays every followed status:
 // /a 301 → /b 302 → /c 303 → /d 307 → /e 308 → /f.
 func TestAgreesWithCurl(t *testing.T) {
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("curl not found (scripts/test installs it): %v", err)
-		}
-		t.Skip("curl not found")
-	}
+	curl := testutil.Bin(t, "curl")
 	srv := newHopServer(t, "", nil)
 	for _, h := range []struct {
 		from   string
@@ -96,13 +91,7 @@ func bodies(rs []received) []string {
 // part on A→B→A: curl compares each hop with the first host and sends them
 // again back there; follow never does, CVE-2024-45336.)
 func TestAgreesWithCurlOnCredentials(t *testing.T) {
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("curl not found (scripts/test installs it): %v", err)
-		}
-		t.Skip("curl not found")
-	}
+	curl := testutil.Bin(t, "curl")
 	b := newHopServer(t, "", nil)
 	a := newHopServer(t, "", map[string]http.HandlerFunc{"/x": redirect(307, b.URL+"/y")})
 	headers := map[string]string{"Authorization": "Bearer secret", "Cookie": "session=secret"}

@@ -15,6 +15,8 @@ import (
 	"github.com/detourhttp/detour"
 	"github.com/detourhttp/detour/match"
 	"github.com/detourhttp/detour/ruleset"
+
+	"github.com/detourhttp/detour/internal/testutil"
 )
 
 // mustGen generates set into a temporary folder and returns it.
@@ -131,16 +133,7 @@ func TestGenNextRetargetsRuleZeroOnly(t *testing.T) {
 // TestGenNginxGivesTheSameAnswers serves each generated nginx
 // configuration with the real nginx and checks every sample key.
 func TestGenNginxGivesTheSameAnswers(t *testing.T) {
-	nginx, err := exec.LookPath("nginx")
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/nginx"); serr != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatal("nginx is missing: scripts/test installs it")
-			}
-			t.Skip("nginx is not installed")
-		}
-		nginx = "/usr/sbin/nginx"
-	}
+	nginx := testutil.Bin(t, "nginx")
 	for _, set := range []string{"1", "10k", "mixed"} {
 		t.Run(set, func(t *testing.T) {
 			dir := mustGen(t, set, false)

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	main "github.com/detourhttp/detour/cmd/detour"
+
+	"github.com/detourhttp/detour/internal/testutil"
 )
 
 // checkdata is the check package's testdata folder: expectations files
@@ -489,24 +491,6 @@ func startServeB(b *testing.B, dir string) string {
 	return ""
 }
 
-// findNginx returns the nginx binary: on the PATH, or Debian's
-// /usr/sbin/nginx. When there is none the test fails under CI=true (the
-// test command installs it) and is skipped otherwise.
-func findNginx(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
-		return "/usr/sbin/nginx"
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("nginx is not installed; scripts/test installs it (apt-get install nginx)")
-	}
-	t.Skip("nginx is not installed (apt-get install nginx); under CI=true this is a failure")
-	return ""
-}
-
 // nginxConf is the config the nginx test runs: the seed's
 // `location /original-resource { return 307 /temporary-resource; }` and a
 // few more redirects, everything nginx writes kept in the test's folder.
@@ -550,7 +534,7 @@ http {
 // nginxConf, until the end of the test, and returns the port.
 func startNginx(t *testing.T) string {
 	t.Helper()
-	bin := findNginx(t)
+	bin := testutil.Bin(t, "nginx")
 	var lastErr error
 	for range 3 { // the free port may be taken between looking and binding
 		dir := t.TempDir()

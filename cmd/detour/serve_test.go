@@ -21,18 +21,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/detourhttp/detour/internal/testutil"
 )
 
 // TestSeedCurl is the seed's exchange with the real curl: the 307 hop,
 // then the echo of the same POST and its body.
 func TestSeedCurl(t *testing.T) {
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("curl is not installed; scripts/test installs it")
-		}
-		t.Skip("curl is not installed; scripts/test installs it")
-	}
+	curl := testutil.Bin(t, "curl")
 	s := startServe(t, nil, args()...)
 	out, err := exec.Command(curl, "-sS", "-i", "-L", "-X", "POST", "-d", "data=example",
 		s.base()+"/original-resource").CombinedOutput()

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	main "github.com/detourhttp/detour/cmd/detour"
+
+	"github.com/detourhttp/detour/internal/testutil"
 )
 
 // runTrace runs "detour trace args..." in-process with stdin and returns
@@ -1016,13 +1018,7 @@ func TestTraceUsage(t *testing.T) {
 // TestTraceAgreesWithCurl runs real curl -L and trace on the same chains
 // and compares what the servers got and where each ended, method included.
 func TestTraceAgreesWithCurl(t *testing.T) {
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("curl not found (the test command installs it): %v", err)
-		}
-		t.Skip("curl not found")
-	}
+	curl := testutil.Bin(t, "curl")
 	c := newTraceChain(t)
 	c.route("A", "/c/a", redirectTo(301, "/c/b"))
 	c.route("A", "/c/b", redirectTo(302, "/c/c"))
