@@ -133,7 +133,7 @@ func (x *exporter) prepare(r *detour.Rule, seq int) *xrule {
 	case !r.Window.IsZero():
 		x.lost(r, "rule %s: a time window cannot be exported", r.ID)
 		return nil
-	case len(r.Methods) > 0 && x.format != "apache":
+	case len(r.Methods) > 0 && x.format == "nginx":
 		x.lost(r, "rule %s: methods cannot be exported to %s", r.ID, x.format)
 		return nil
 	case strings.Contains(r.From, "?") && !strings.HasPrefix(r.From, "~"):
