@@ -15,7 +15,7 @@ const exportUsage = "detour export --to nginx|apache|caddy [--partial] PATH"
 // cannot be read or does not load, or for a usage error.
 func (m *Main) exportRules(args []string) int {
 	fs := newFlagSet("export")
-	to := fs.String("to", "", "output format: nginx, apache or caddy")
+	to := fs.String("to", "", "output format: "+orList(convert.ExportFormats()))
 	partial := fs.Bool("partial", false, "exit 0 even when some rules could not be expressed")
 	pos, code, ok := m.parseFlags(fs, args, exportUsage)
 	if !ok {
@@ -24,12 +24,8 @@ func (m *Main) exportRules(args []string) int {
 	if len(pos) != 1 {
 		return m.usageError(exportUsage, "export takes one PATH, a rules file or folder")
 	}
-	switch *to {
-	case "nginx", "apache", "caddy":
-	case "":
-		return m.usageError(exportUsage, "--to is required")
-	default:
-		return m.usageError(exportUsage, "--to must be nginx, apache or caddy, not %q", *to)
+	if code, ok := m.checkFormat(exportUsage, "--to", *to, convert.ExportFormats()); !ok {
+		return code
 	}
 	set, ds, err := ruleset.Load(pos[0])
 	if err != nil {

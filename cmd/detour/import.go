@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/detourhttp/detour/convert"
@@ -20,7 +21,7 @@ const importUsage = "detour import --from nginx|apache|netlify|csv [--partial] [
 // read or parsed, or for a usage error.
 func (m *Main) importRules(args []string) int {
 	fs := newFlagSet("import")
-	from := fs.String("from", "", "input format: nginx, apache, netlify or csv")
+	from := fs.String("from", "", "input format: "+orList(convert.ImportFormats()))
 	partial := fs.Bool("partial", false, "exit 0 even when something could not be expressed")
 	out := fs.String("out", "", "write DIR/detour.yaml and its table files instead of printing the YAML")
 	pos, code, ok := m.parseFlags(fs, args, importUsage)
@@ -30,12 +31,8 @@ func (m *Main) importRules(args []string) int {
 	if len(pos) != 1 {
 		return m.usageError(importUsage, "import takes one FILE")
 	}
-	switch *from {
-	case "nginx", "apache", "netlify", "csv":
-	case "":
-		return m.usageError(importUsage, "--from is required")
-	default:
-		return m.usageError(importUsage, "--from must be nginx, apache, netlify or csv, not %q", *from)
+	if code, ok := m.checkFormat(importUsage, "--from", *from, convert.ImportFormats()); !ok {
+		return code
 	}
 	res, err := convert.Import(*from, pos[0], convert.FileReader{})
 	if err != nil {
@@ -72,6 +69,26 @@ func (m *Main) importRules(args []string) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// checkFormat checks the value of a --from or --to flag against the
+// formats convert knows, and prints the usage error when it is not one.
+func (m *Main) checkFormat(usageLine, flagName, got string, formats []string) (int, bool) {
+	switch {
+	case got == "":
+		return m.usageError(usageLine, "%s is required", flagName), false
+	case !slices.Contains(formats, got):
+		return m.usageError(usageLine, "%s must be %s, not %q", flagName, orList(formats), got), false
+	}
+	return exitOK, true
+}
+
+// orList writes names as "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // writeImport writes the rules file and its tables into dir.
