@@ -339,3 +339,22 @@ func tierOf(h string) int {
 	}
 	return 1_000_000
 }
+
+// byTier orders rules as one server tries them: detour's host tiers
+// (exact hosts, then wildcards by suffix length, then any host), each in
+// the precedence flatten gave. plainScheme's result is not shared, so it
+// is sorted in place.
+func byTier(rules []*xrule) []*xrule {
+	slices.SortStableFunc(rules, func(a, b *xrule) int { return tierOf(b.r.Host) - tierOf(a.r.Host) })
+	return rules
+}
+
+// answeredMethods lists the methods r answers: its own, and HEAD when it
+// lists GET (detour.Rule.AnswersMethod).
+func answeredMethods(r *detour.Rule) []string {
+	ms := slices.Clone(r.Methods)
+	if slices.Contains(ms, "GET") && !slices.Contains(ms, "HEAD") {
+		ms = append(ms, "HEAD")
+	}
+	return ms
+}

@@ -20,10 +20,7 @@ func (x *exporter) apache(rules []*xrule) []byte {
 		x.findings = append(x.findings, Finding{Message: "Apache merges a run of slashes at the start of the path whatever MergeSlashes says (//a is matched as /a); detour, without merge_slashes, does not"})
 	}
 	b.WriteString("<VirtualHost *:80>\n    RewriteEngine On\n")
-	rules = x.plainScheme(rules)
-	ordered := slices.Clone(rules)
-	slices.SortStableFunc(ordered, func(a, b *xrule) int { return tierOf(b.r.Host) - tierOf(a.r.Host) })
-	for _, xr := range ordered {
+	for _, xr := range byTier(x.plainScheme(rules)) {
 		r := xr.r
 		var flags []string
 		target := "-"
@@ -86,11 +83,7 @@ func (x *exporter) apache(rules []*xrule) []byte {
 			b.WriteString("    RewriteCond %{HTTPS} !=on\n")
 		}
 		if len(r.Methods) > 0 {
-			ms := slices.Clone(r.Methods)
-			if slices.Contains(ms, "GET") && !slices.Contains(ms, "HEAD") {
-				ms = append(ms, "HEAD")
-			}
-			fmt.Fprintf(&b, "    RewriteCond %%{REQUEST_METHOD} ^(%s)$\n", strings.Join(ms, "|"))
+			fmt.Fprintf(&b, "    RewriteCond %%{REQUEST_METHOD} ^(%s)$\n", strings.Join(answeredMethods(r), "|"))
 		} else {
 			b.WriteString("    RewriteCond %{REQUEST_METHOD} !=OPTIONS\n")
 		}

@@ -2,7 +2,6 @@ package convert
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -16,10 +15,7 @@ func (x *exporter) caddy(rules []*xrule) []byte {
 	if x.keepSlashes {
 		x.findings = append(x.findings, Finding{Message: "Caddy matches the cleaned path, runs of slashes merged (/a//b is matched as /a/b); detour, without merge_slashes, does not"})
 	}
-	rules = x.plainScheme(rules)
-	ordered := slices.Clone(rules)
-	slices.SortStableFunc(ordered, func(a, b *xrule) int { return tierOf(b.r.Host) - tierOf(a.r.Host) })
-	for i, xr := range ordered {
+	for i, xr := range byTier(x.plainScheme(rules)) {
 		r := xr.r
 		name := "r" + strconv.Itoa(i)
 		var tp targetParts
@@ -47,11 +43,7 @@ func (x *exporter) caddy(rules []*xrule) []byte {
 			}
 			fmt.Fprintf(&b, "\t\t\tpath_regexp %s %s\n", name, caddyQuote(re))
 			if len(r.Methods) > 0 {
-				ms := slices.Clone(r.Methods)
-				if slices.Contains(ms, "GET") && !slices.Contains(ms, "HEAD") {
-					ms = append(ms, "HEAD")
-				}
-				fmt.Fprintf(&b, "\t\t\tmethod %s\n", strings.Join(ms, " "))
+				fmt.Fprintf(&b, "\t\t\tmethod %s\n", strings.Join(answeredMethods(r), " "))
 			} else {
 				b.WriteString("\t\t\tnot method OPTIONS\n")
 			}
