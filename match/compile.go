@@ -200,14 +200,8 @@ func (c *compiler) compileRule(cr *crule) {
 	if !detour.ValidStatus(cr.status) {
 		c.errf(r, "status", "status %d is not one of 301, 302, 303, 307, 308, 410", r.Status)
 	}
-	switch r.Query {
-	case "", detour.QueryPreserve:
-		cr.qmode = modePreserve
-	case detour.QueryDrop:
-		cr.qmode = modeDrop
-	case detour.QueryReplace:
-		cr.qmode = modeReplace
-	default:
+	var ok bool
+	if cr.qmode, ok = queryMode(r.Query); !ok {
 		c.errf(r, "query", "query %q is not preserve, drop or replace", r.Query)
 	}
 	if !r.Window.Start.IsZero() && !r.Window.End.IsZero() && !r.Window.End.After(r.Window.Start) {
@@ -388,6 +382,20 @@ func (c *compiler) checkRegexCap() {
 // maxRowErrors caps the bad-row errors reported for one table.
 const maxRowErrors = 100
 
+// queryMode returns the compiled form of q; false when q is not a mode
+// (the zero value is QueryPreserve).
+func queryMode(q detour.QueryMode) (qmodeRule, bool) {
+	switch q {
+	case "", detour.QueryPreserve:
+		return modePreserve, true
+	case detour.QueryDrop:
+		return modeDrop, true
+	case detour.QueryReplace:
+		return modeReplace, true
+	}
+	return modePreserve, false
+}
+
 // compileTable checks a table and its rows.
 func (c *compiler) compileTable(ct *ctable) {
 	tb := ct.t
@@ -410,14 +418,8 @@ func (c *compiler) compileTable(ct *ctable) {
 	if !detour.ValidStatus(ct.tmpl.Status) {
 		fail("status", "status %d is not one of 301, 302, 303, 307, 308, 410", tb.Status)
 	}
-	switch tb.Query {
-	case "", detour.QueryPreserve:
-		ct.qmode = modePreserve
-	case detour.QueryDrop:
-		ct.qmode = modeDrop
-	case detour.QueryReplace:
-		ct.qmode = modeReplace
-	default:
+	var ok bool
+	if ct.qmode, ok = queryMode(tb.Query); !ok {
 		fail("query", "query %q is not preserve, drop or replace", tb.Query)
 	}
 	if tb.MaxAge < 0 {

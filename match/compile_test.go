@@ -321,6 +321,28 @@ func TestCompileTables(t *testing.T) {
 			t.Errorf("got %+v", d)
 		}
 	})
+	t.Run("bad table query mode", func(t *testing.T) {
+		tbl := table(detour.Row{Line: 2, Path: "/a", To: "/b"})
+		tbl.Query = "keep"
+		_, diags := match.Compile(nil, []detour.Table{tbl}, match.Options{})
+		errs := diags.Errors()
+		if len(errs) != 1 || errs[0].Line != 7 || errs[0].Field != "query" || !strings.Contains(errs[0].Message, "not preserve") {
+			t.Errorf("got %v", diags)
+		}
+	})
+	t.Run("table query mode", func(t *testing.T) {
+		tbl := table(detour.Row{Line: 2, Path: "/a", To: "/b?t=1"})
+		tbl.Query = detour.QueryDrop
+		tb, diags := match.Compile(nil, []detour.Table{tbl}, match.Options{})
+		if tb == nil {
+			t.Fatalf("got %v", diags)
+		}
+		var m match.Match
+		tb.Lookup(&detour.Request{Method: "GET", Path: "/a", Query: "r=2"}, time.Time{}, &m)
+		if got, want := m.Location(), "/b?t=1"; got != want {
+			t.Errorf("Location = %q, want %q", got, want)
+		}
+	})
 }
 
 // TestCompileNonASCIITargets: targets become ASCII at load.
