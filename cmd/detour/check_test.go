@@ -46,17 +46,6 @@ func writeCheckFile(t *testing.T, text string) string {
 	return path
 }
 
-// checkClosedBase returns a loopback URL nothing listens on.
-func checkClosedBase(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return "http://" + ln.Addr().String()
-}
-
 func TestCheckUsage(t *testing.T) {
 	pass := filepath.Join(checkdata, "demo-pass.yaml")
 	tests := []struct {
@@ -126,7 +115,7 @@ func TestCheckFile(t *testing.T) {
 			"detour: check: " + bad + `:4: cases[0].expect.statsu: unknown field "statsu" (did you mean "status"?)` + "\n",
 			"detour: check: " + bad + `:5: cases[1].request.url: "relative" is neither`,
 		}},
-		{"unreachable base", []string{filepath.Join(checkdata, "demo-pass.yaml"), "--base", checkClosedBase(t)}, 2, nil,
+		{"unreachable base", []string{filepath.Join(checkdata, "demo-pass.yaml"), "--base", "http://" + closedAddr(t)}, 2, nil,
 			[]string{"detour: check: nothing checked: no response from the server", "connection refused"}},
 	}
 	for _, tt := range tests {
@@ -457,7 +446,7 @@ func TestCheckRulesScale(t *testing.T) {
 func BenchmarkCheckRules10k(b *testing.B) {
 	const rows = 10_000
 	dir := bulkRules(b, rows)
-	s := startServeB(b, dir)
+	s := startServe(b, nil, args("--rules", dir)...).base()
 	b.ResetTimer()
 	for b.Loop() {
 		code, stdout, stderr := runCheck(b, "--rules", dir, "--base", s)
@@ -467,28 +456,6 @@ func BenchmarkCheckRules10k(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/run")
 	b.ReportMetric(float64(rows+1), "cases/run")
-}
-
-// startServeB runs "detour serve --rules dir" in-process for a benchmark
-// and returns its base URL.
-func startServeB(b *testing.B, dir string) string {
-	b.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan main.Addrs, 1)
-	done := make(chan int, 1)
-	var log syncBuffer
-	m := &main.Main{Stdout: &log, Stderr: &log, Listening: func(a main.Addrs) { ready <- a }}
-	go func() { done <- m.Run(ctx, append([]string{"serve"}, args("--rules", dir)...)) }()
-	b.Cleanup(func() { cancel(); <-done })
-	select {
-	case a := <-ready:
-		return "http://" + a.HTTP.String()
-	case code := <-done:
-		b.Fatalf("serve exited with %d:\n%s", code, log.String())
-	case <-time.After(30 * time.Second):
-		b.Fatal("serve did not start")
-	}
-	return ""
 }
 
 // nginxConf is the config the nginx test runs: the seed's

@@ -3,6 +3,7 @@ package main_test
 import (
 	"context"
 	"maps"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -34,7 +35,7 @@ func run(t *testing.T, env map[string]string, args ...string) (code int, stdout,
 // withStore returns env with DETOUR_STORE set to a store of the test's
 // own (unless env sets one), so that serve does not create ./detour.db in
 // the package folder.
-func withStore(t *testing.T, env map[string]string) map[string]string {
+func withStore(t testing.TB, env map[string]string) map[string]string {
 	if env["DETOUR_STORE"] != "" {
 		return env
 	}
@@ -60,7 +61,7 @@ type serving struct {
 func (s *serving) base() string { return "http://" + s.addrs.HTTP.String() }
 
 // shutdown stops the server and returns its exit code.
-func (s *serving) shutdown(t *testing.T) int {
+func (s *serving) shutdown(t testing.TB) int {
 	t.Helper()
 	if s.stopped {
 		t.Fatal("shut down twice")
@@ -77,8 +78,9 @@ func (s *serving) shutdown(t *testing.T) int {
 }
 
 // startServe runs "detour serve args..." in-process on loopback ports and
-// returns once it listens. The server stops at the end of the test.
-func startServe(t *testing.T, env map[string]string, args ...string) *serving {
+// returns once it listens. The server stops at the end of the test or
+// benchmark.
+func startServe(t testing.TB, env map[string]string, args ...string) *serving {
 	t.Helper()
 	env = withStore(t, env)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -124,6 +126,18 @@ func writeRules(t *testing.T, data string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }
 
 var noFollow = &http.Client{

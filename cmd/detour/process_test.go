@@ -3,10 +3,8 @@ package main_test
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -94,14 +92,7 @@ func (p *process) wait(t *testing.T) int {
 // TestProcess runs the real binary: SIGTERM lets the request in flight
 // finish, then exits 0; SIGHUP reloads the rules.
 func TestProcess(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "detour")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildDetour(t)
 
 	t.Run("SIGTERM waits for the request in flight", func(t *testing.T) {
 		p := startProcess(t, bin)
@@ -124,14 +115,8 @@ func TestProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, p.stderr, `"reason":"SIGHUP"`)
-		resp, err := noFollow.Get("http://" + p.addr + "/a")
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 307 || resp.Header.Get("Location") != "/b" {
-			t.Errorf("after SIGHUP: %d %q, want 307 /b", resp.StatusCode, resp.Header.Get("Location"))
+		if st, loc := redirectOf(t, "http://"+p.addr, "/a"); st != 307 || loc != "/b" {
+			t.Errorf("after SIGHUP: %d %q, want 307 /b", st, loc)
 		}
 		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)

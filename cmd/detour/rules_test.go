@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -121,18 +120,6 @@ func TestRulesCLI(t *testing.T) {
 	}
 }
 
-// closedAddr returns a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // adminCall sends a request to an admin listener with the token.
 func adminCall(t *testing.T, admin, method, path, body string) (int, string) {
 	t.Helper()
@@ -233,19 +220,26 @@ func buildDetour(t *testing.T) string {
 	return bin
 }
 
+// storeFlags returns the serve flags for a store and an admin token file
+// (holding adminToken) in a new folder, for processes that restart on
+// the same store.
+func storeFlags(t *testing.T) []string {
+	t.Helper()
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenFile, []byte(adminToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"--store", filepath.Join(dir, "detour.db"), "--admin-token-file", tokenFile}
+}
+
 // TestDurableAcrossSIGKILL: rules created through the API of a real
 // detour serve, which is then killed with SIGKILL while writes are still
 // coming, all serve after a restart on the same store; each was live on
 // the redirect listener as soon as it was acknowledged.
 func TestDurableAcrossSIGKILL(t *testing.T) {
 	bin := buildDetour(t)
-	dir := t.TempDir()
-	db := filepath.Join(dir, "detour.db")
-	tokenFile := filepath.Join(dir, "token")
-	if err := os.WriteFile(tokenFile, []byte(adminToken), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	flags := []string{"--store", db, "--admin-token-file", tokenFile}
+	flags := storeFlags(t)
 	p := startProcess(t, bin, flags...)
 
 	var (
@@ -326,13 +320,7 @@ func TestDurableAcrossSIGKILL(t *testing.T) {
 // on after a restart.
 func TestHitsAcrossRestart(t *testing.T) {
 	bin := buildDetour(t)
-	dir := t.TempDir()
-	db := filepath.Join(dir, "detour.db")
-	tokenFile := filepath.Join(dir, "token")
-	if err := os.WriteFile(tokenFile, []byte(adminToken), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	flags := []string{"--store", db, "--admin-token-file", tokenFile}
+	flags := storeFlags(t)
 	p := startProcess(t, bin, flags...)
 	if st, body := adminCall(t, p.admin, "POST", "/api/v1/rules", `{"id": "h", "from": "/h", "to": "/x"}`); st != 201 {
 		t.Fatalf("create: %d %s", st, body)

@@ -105,13 +105,8 @@ func TestServeRulesFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, err := noFollow.Get(s.base() + tt.path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != tt.status || resp.Header.Get("Location") != tt.location {
-				t.Errorf("got %d %q, want %d %q", resp.StatusCode, resp.Header.Get("Location"), tt.status, tt.location)
+			if st, loc := redirectOf(t, s.base(), tt.path); st != tt.status || loc != tt.location {
+				t.Errorf("got %d %q, want %d %q", st, loc, tt.status, tt.location)
 			}
 		})
 	}
@@ -150,12 +145,7 @@ func TestServeDefaultRules(t *testing.T) {
 			}
 			t.Chdir(dir)
 			s := startServe(t, nil, args()...)
-			resp, err := noFollow.Get(s.base() + "/original-resource")
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if got := resp.Header.Get("Location"); got != tt.location {
+			if _, got := redirectOf(t, s.base(), "/original-resource"); got != tt.location {
 				t.Errorf("Location = %q, want %q", got, tt.location)
 			}
 		})
@@ -197,12 +187,7 @@ func TestServeEnvironment(t *testing.T) {
 		"DETOUR_LOG_FORMAT": "bogus", // the flag below wins
 	}
 	s := startServe(t, env, "--log-format", "json")
-	resp, err := noFollow.Get(s.base() + "/env")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if got := resp.Header.Get("Location"); got != "/from-env" {
+	if _, got := redirectOf(t, s.base(), "/env"); got != "/from-env" {
 		t.Errorf("Location = %q, want /from-env", got)
 	}
 }
@@ -263,13 +248,7 @@ func TestServeHangup(t *testing.T) {
 	path := writeRules(t, "rules:\n  - from: /a\n    to: /b\n")
 	s := startServe(t, nil, args("--rules", path)...)
 	s.hangup <- syscall.SIGHUP
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(s.stderr.String(), "reason=SIGHUP") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no reload logged after SIGHUP:\n%s", s.stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, s.stderr, "reason=SIGHUP")
 	resp, err := noFollow.Get("http://" + s.addrs.Admin.String() + "/readyz")
 	if err != nil {
 		t.Fatal(err)
@@ -439,21 +418,12 @@ func TestServeAccessLogSwitch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := startServe(t, tt.env, args(append([]string{"--rules", path, "--log-format", "json"}, tt.flags...)...)...)
-			resp, err := noFollow.Get(s.base() + "/a")
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != 307 || resp.Header.Get("Location") != "/b" {
-				t.Fatalf("got %d %q, want 307 /b", resp.StatusCode, resp.Header.Get("Location"))
+			if st, loc := redirectOf(t, s.base(), "/a"); st != 307 || loc != "/b" {
+				t.Fatalf("got %d %q, want 307 /b", st, loc)
 			}
 			// The record is written after the answer: a second request on
 			// the same connection comes after it.
-			resp, err = noFollow.Get(s.base() + "/a")
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			redirectOf(t, s.base(), "/a")
 			logged := false
 			deadline := time.Now().Add(2 * time.Second)
 			for !logged && time.Now().Before(deadline) {
@@ -506,13 +476,8 @@ func TestServeSwitches(t *testing.T) {
 				t.Fatalf("create: %d %s", st, body)
 			}
 			for range 2 {
-				resp, err := noFollow.Get(s.base() + "/a")
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp.Body.Close()
-				if resp.StatusCode != 307 || resp.Header.Get("Location") != "/b" {
-					t.Fatalf("got %d %q, want 307 /b", resp.StatusCode, resp.Header.Get("Location"))
+				if st, loc := redirectOf(t, s.base(), "/a"); st != 307 || loc != "/b" {
+					t.Fatalf("got %d %q, want 307 /b", st, loc)
 				}
 			}
 			_, metrics := adminCall(t, s.addrs.Admin.String(), "GET", "/metrics", "")

@@ -368,18 +368,6 @@ func redirectTo(status int, loc string) http.HandlerFunc {
 	}
 }
 
-// freePort returns a loopback address that refuses connections.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // newTraceChain plays every redirect kind:
 //
 //	A/301 /302 /303 /307 /308 → A/end (relative)
@@ -417,7 +405,7 @@ func newTraceChain(t *testing.T) *chain {
 	c.route("A", "/ftp", redirectTo(302, "ftp://a.test/x"))
 	c.route("A", "/noloc", redirectTo(302, ""))
 	c.route("A", "/300", redirectTo(300, "/end"))
-	c.route("A", "/dead", redirectTo(307, "http://"+freePort(t)+"/x"))
+	c.route("A", "/dead", redirectTo(307, "http://"+closedAddr(t)+"/x"))
 	return c
 }
 
@@ -965,7 +953,7 @@ func TestTraceTimeout(t *testing.T) {
 // TestTraceUsage: what cannot run exits 2 with the reason.
 func TestTraceUsage(t *testing.T) {
 	dir := t.TempDir()
-	refused := "http://" + freePort(t) + "/x"
+	refused := "http://" + closedAddr(t) + "/x"
 	tests := []struct {
 		name   string
 		args   []string
