@@ -75,3 +75,17 @@ func FuzzApache(f *testing.F) {
 		fuzzImport(t, "apache", "/fuzz/.htaccess", data)
 	})
 }
+
+func FuzzNetlify(f *testing.F) {
+	addSeeds(f, "testdata/netlify/_redirects")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzImport(t, "netlify", "/fuzz/_redirects", data)
+	})
+}
+
+func FuzzCSV(f *testing.F) {
+	addSeeds(f, "testdata/csv/*.csv")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzImport(t, "csv", "/fuzz/redirects.csv", data)
+	})
+}
