@@ -37,17 +37,40 @@ func (s *Server) routes() {
 	s.mux.Handle("/api/", s.ownHost(s.authorized(s.limited(api))))
 }
 
-// limited caps request bodies at Config.MaxBody.
+// limited caps request bodies at Config.MaxBody: a larger Content-Length
+// is refused at once, a body without one when readBody reaches the cap.
 func (s *Server) limited(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		if r.ContentLength > s.cfg.MaxBody {
-			problem(w, http.StatusRequestEntityTooLarge, "too-large", fmt.Sprintf("the request body is larger than %d bytes", s.cfg.MaxBody))
+			s.tooLarge(w)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
 		h.ServeHTTP(w, r)
 	})
+}
+
+// tooLarge answers 413.
+func (s *Server) tooLarge(w http.ResponseWriter) {
+	problem(w, http.StatusRequestEntityTooLarge, "too-large", fmt.Sprintf("the request body is larger than %d bytes", s.cfg.MaxBody))
+}
+
+// readBody reads the request body, capped by limited. It answers the
+// request itself (413, or 400 when the body cannot be read) and returns
+// false when there is no body to use.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	data, err := io.ReadAll(r.Body)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		s.tooLarge(w)
+		return nil, false
+	case err != nil:
+		problem(w, http.StatusBadRequest, "bad-body", "the request body could not be read")
+		return nil, false
+	}
+	return data, true
 }
 
 // Rule is a runtime rule as the API shows it: the rules file's fields, and
@@ -221,14 +244,8 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 // optionally "enabled", default true). It answers 400, 413 or 422 itself
 // and returns false when the body will not do.
 func (s *Server) body(w http.ResponseWriter, r *http.Request) (rule detour.Rule, enabled bool, hasID bool, ok bool) {
-	data, err := io.ReadAll(r.Body)
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		problem(w, http.StatusRequestEntityTooLarge, "too-large", fmt.Sprintf("the request body is larger than %d bytes", s.cfg.MaxBody))
-		return rule, false, false, false
-	case err != nil:
-		problem(w, http.StatusBadRequest, "bad-body", "the request body could not be read")
+	data, ok := s.readBody(w, r)
+	if !ok {
 		return rule, false, false, false
 	}
 	var head struct {
@@ -368,14 +385,12 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
 	if !s.ready(w) {
 		return
 	}
-	data, err := io.ReadAll(r.Body)
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		problem(w, http.StatusRequestEntityTooLarge, "too-large", fmt.Sprintf("the request body is larger than %d bytes", s.cfg.MaxBody))
+	data, ok := s.readBody(w, r)
+	if !ok {
 		return
 	}
 	var p map[string]json.RawMessage
-	if err != nil || json.Unmarshal(data, &p) != nil {
+	if json.Unmarshal(data, &p) != nil {
 		problem(w, http.StatusBadRequest, "bad-body", `PATCH takes a JSON object: {"enabled": true} or {"enabled": false}`)
 		return
 	}

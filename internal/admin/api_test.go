@@ -1,7 +1,6 @@
 package admin_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 	"github.com/detourhttp/detour/internal/reload"
 	"github.com/detourhttp/detour/internal/server"
 	"github.com/detourhttp/detour/internal/sqlite"
+	"github.com/detourhttp/detour/internal/testutil"
 )
 
 const token = "s3cret-token"
@@ -33,14 +32,6 @@ const fileRules = `rules:
     from: /file-rule
     to: /from-file
 `
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // fixture is a redirect listener and an admin listener over one rules
 // file and one SQLite store, as detour serve wires them.
@@ -53,7 +44,7 @@ type fixture struct {
 	stats     *server.Stats
 	redirect  *httptest.Server
 	admin     *httptest.Server
-	log       *syncBuf
+	log       *testutil.SyncBuffer
 }
 
 type fixtureOpt func(*admin.Config)
@@ -61,7 +52,7 @@ type fixtureOpt func(*admin.Config)
 func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	f := &fixture{rulesPath: filepath.Join(dir, "detour.yaml"), dbPath: filepath.Join(dir, "detour.db"), log: &syncBuf{}}
+	f := &fixture{rulesPath: filepath.Join(dir, "detour.yaml"), dbPath: filepath.Join(dir, "detour.db"), log: &testutil.SyncBuffer{}}
 	f.writeRules(t, fileRules)
 	f.start(t, opts...)
 	return f
@@ -365,6 +356,44 @@ func TestValidation(t *testing.T) {
 	f.call(t, "GET", "/api/v1/rules", "").json(t, &list)
 	if len(list.Rules) != 0 {
 		t.Errorf("refused rules stored: %+v", list.Rules)
+	}
+}
+
+// TestBodyLimitWithoutLength: a body sent without Content-Length is cut
+// at MaxBody too, on every route that reads one, and nothing is stored.
+func TestBodyLimitWithoutLength(t *testing.T) {
+	f := newFixture(t)
+	wantStatus(t, f.call(t, "POST", "/api/v1/rules", `{"id": "big", "from": "/big", "to": "/b"}`), 201)
+	big := `{"id": "big", "from": "/big", "to": "/` + strings.Repeat("b", 5000) + `"}`
+	for _, method := range []string{"POST", "PUT", "PATCH"} {
+		t.Run(method, func(t *testing.T) {
+			path := "/api/v1/rules"
+			if method != "POST" {
+				path += "/big"
+			}
+			// A reader of unknown length: the client sends it chunked.
+			req, err := http.NewRequest(method, f.admin.URL+path, io.MultiReader(strings.NewReader(big)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("If-Match", "*")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			r := response{resp.StatusCode, resp.Header, string(b)}
+			if req.ContentLength != 0 {
+				t.Fatalf("the request has Content-Length %d", req.ContentLength)
+			}
+			wantStatus(t, r, 413)
+			checkProblem(t, r, 413)
+			if st, loc := f.redirectTo(t, "/big"); st != 307 || loc != "/b" {
+				t.Errorf("after the refused %s: %d %q, want 307 /b", method, st, loc)
+			}
+		})
 	}
 }
 
