@@ -43,6 +43,20 @@ func assertDiags(tb testing.TB, ds detour.Diagnostics, want ...string) {
 	}
 }
 
+// assertDiagsIn is assertDiags for files read from dir: it names them
+// relative to dir, and, when msg is set, checks that the first message
+// mentions it.
+func assertDiagsIn(tb testing.TB, ds detour.Diagnostics, dir, msg string, want ...string) {
+	tb.Helper()
+	for i := range ds {
+		ds[i].File = strings.TrimPrefix(strings.TrimPrefix(ds[i].File, dir), string(filepath.Separator))
+	}
+	assertDiags(tb, ds, want...)
+	if msg != "" && (len(ds) == 0 || !strings.Contains(ds[0].Message, msg)) {
+		tb.Errorf("first message does not mention %q:\n%v", msg, ds.Error())
+	}
+}
+
 // mustParse parses src as rules.yaml and fails on any diagnostic.
 func mustParse(tb testing.TB, src string) *ruleset.Set {
 	tb.Helper()
