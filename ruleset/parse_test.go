@@ -239,6 +239,7 @@ func TestParseErrors(t *testing.T) {
 		msg  string   // a part of the first message, when it matters
 	}{
 		{"yaml syntax", "rules:\n  - from: /a\n    to: [\n", []string{"rules.yaml:4 error  syntax"}, "did not find expected node content"},
+		{"question mark in a flow rule over two lines", "rules:\n  - {from: /a?x=1,\n     to: /b}\n", []string{"rules.yaml:2 error  syntax"}, `value holding "?" inside { } or [ ] must be quoted`},
 		{"unclosed flow list", "rules:\n  - from: /a\n    to: /b\n    status: [307\n", []string{"rules.yaml:4 error  syntax"}, "did not find expected ',' or ']'"},
 		{"yaml syntax on line 1", "value: -", []string{"rules.yaml:1 error  syntax"}, "block sequence"},
 		{"tab indentation", "rules:\n\t- from: /a\n", []string{"rules.yaml:2 error  syntax"}, ""},
@@ -334,6 +335,20 @@ func TestParseErrors(t *testing.T) {
 
 // TestParseDropsBadRules: a rule with an error is left out of the set, the
 // others stay (for lint), and Seq still follows the file.
+// TestParseFlowQueryCondition: a query condition in a flow rule is read
+// as written, though go-yaml refuses "?" in a plain value in { }
+// (yamldoc works around go-yaml/yaml#905).
+func TestParseFlowQueryCondition(t *testing.T) {
+	s := mustParse(t, "rules:\n  - {from: /product.php?id=:id, to: /p/:id}\n  - {from: /a, to: /b?x=1}\n")
+	var got []string
+	for _, r := range s.Rules {
+		got = append(got, r.From+" "+r.To)
+	}
+	if want := []string{"/product.php?id=:id /p/:id", "/a /b?x=1"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("rules = %q, want %q", got, want)
+	}
+}
+
 func TestParseDropsBadRules(t *testing.T) {
 	s, ds := ruleset.Parse(strings.NewReader("rules:\n  - {id: a, from: /a, to: /b}\n  - {id: b, from: /c, status: 1}\n  - {id: c, from: /e, to: /f}\n"), "rules.yaml")
 	if !ds.HasErrors() {

@@ -43,7 +43,9 @@ type Options struct {
 	// FlowHint adds, to an error about a missing "," in { } or [ ] on a
 	// line that holds "?" after the bracket, that such a value must be
 	// quoted: go-yaml does not take "?" inside a plain value in flow
-	// (go-yaml/yaml#905), as in {url: /a?x=1}.
+	// (go-yaml/yaml#905), as in {url: /a?x=1}. Parse quotes such values
+	// itself when the collection is on one line (flow.go); the hint is
+	// for the rest.
 	FlowHint bool
 }
 
@@ -136,7 +138,7 @@ func syntaxError(data []byte, err error, o Options) *Error {
 	hint := o.FlowHint && strings.HasPrefix(msg, "did not find expected ',' or") && flowQuestionMark(data, line)
 	msg = o.Prefix + msg
 	if hint {
-		msg += ` (a value holding "?" inside { } or [ ] must be quoted, as in {url: "/a?x=1"})`
+		msg += ` (a value holding "?" inside { } or [ ] must be quoted, as in "/a?x=1")`
 	}
 	return &Error{Line: line, Msg: msg}
 }

@@ -38,7 +38,7 @@ func TestParse(t *testing.T) {
 			wantMsg: "syntax error: did not find expected ',' or '}'"},
 		{name: "question mark in flow", data: "a: {url: /a?x=1, b: 2}\n", opts: rules, wantRoot: "!!map"},
 		{name: "question mark in a flow collection over two lines: hint", data: "a: {url: /a?x=1,\n  b: 2}\n", opts: expect, wantLine: 1,
-			wantMsg: `syntax error: did not find expected ',' or '}' (a value holding "?" inside { } or [ ] must be quoted, as in {url: "/a?x=1"})`},
+			wantMsg: `syntax error: did not find expected ',' or '}' (a value holding "?" inside { } or [ ] must be quoted, as in "/a?x=1")`},
 		{name: "question mark in a flow collection over two lines: no hint", data: "a: {url: /a?x=1,\n  b: 2}\n", opts: rules, wantLine: 1,
 			wantMsg: "did not find expected ',' or '}'"},
 		{name: "bad byte line found", data: "a: 1\nb: 2\nc: \x01\n", opts: rules, wantLine: 3,
