@@ -99,8 +99,7 @@ func newDecoder(name string) *decoder {
 
 // parseYAML parses data as the one YAML document of an expectations file.
 func parseYAML(data []byte) (*yaml.Node, *yamldoc.Error) {
-	return yamldoc.Parse(data, yamldoc.Options{Noun: "an expectations file", Prefix: "syntax error: ",
-		FlowHint: true})
+	return yamldoc.Parse(data, yamldoc.Options{Noun: "an expectations file", Prefix: "syntax error: "})
 }
 
 func (d *decoder) errorf(line int, field, format string, args ...any) {

@@ -117,7 +117,7 @@ func newDecoder(f *fileSet) *decoder {
 
 // parseYAML parses data as the one YAML document of a rules file.
 func parseYAML(data []byte) (*yaml.Node, *yamldoc.Error) {
-	return yamldoc.Parse(data, yamldoc.Options{Noun: "a rules file", FlowHint: true})
+	return yamldoc.Parse(data, yamldoc.Options{Noun: "a rules file"})
 }
 
 // parseFile reads one rules file; seq is the Source.Seq of its first

@@ -20,7 +20,7 @@ func FuzzParse(f *testing.F) {
 	}
 	opts := []yamldoc.Options{
 		{Noun: "a rules file"},
-		{Noun: "an expectations file", Prefix: "syntax error: ", FlowHint: true},
+		{Noun: "an expectations file", Prefix: "syntax error: "},
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// An upper bound on the lines as YAML counts them (CR, LF, NEL,

@@ -40,13 +40,6 @@ type Options struct {
 	// Prefix begins the message of each error the YAML library reports,
 	// such as "syntax error: ".
 	Prefix string
-	// FlowHint adds, to an error about a missing "," in { } or [ ] on a
-	// line that holds "?" after the bracket, that such a value must be
-	// quoted: go-yaml does not take "?" inside a plain value in flow
-	// (go-yaml/yaml#905), as in {url: /a?x=1}. Parse quotes such values
-	// itself when the collection is on one line (flow.go); the hint is
-	// for the rest.
-	FlowHint bool
 }
 
 // Parse parses data as one YAML document and returns its root node: nil
@@ -135,7 +128,7 @@ func syntaxError(data []byte, err error, o Options) *Error {
 		line++
 	}
 	line = max(line, 1)
-	hint := o.FlowHint && strings.HasPrefix(msg, "did not find expected ',' or") && flowQuestionMark(data, line)
+	hint := strings.HasPrefix(msg, "did not find expected ',' or") && flowQuestionMark(data, line)
 	msg = o.Prefix + msg
 	if hint {
 		msg += ` (a value holding "?" inside { } or [ ] must be quoted, as in "/a?x=1")`

@@ -9,7 +9,7 @@ import (
 
 func TestParse(t *testing.T) {
 	rules := yamldoc.Options{Noun: "a rules file"}
-	expect := yamldoc.Options{Noun: "an expectations file", Prefix: "syntax error: ", FlowHint: true}
+	expect := yamldoc.Options{Noun: "an expectations file", Prefix: "syntax error: "}
 	tests := []struct {
 		name     string
 		data     string
@@ -39,8 +39,8 @@ func TestParse(t *testing.T) {
 		{name: "question mark in flow", data: "a: {url: /a?x=1, b: 2}\n", opts: rules, wantRoot: "!!map"},
 		{name: "question mark in a flow collection over two lines: hint", data: "a: {url: /a?x=1,\n  b: 2}\n", opts: expect, wantLine: 1,
 			wantMsg: `syntax error: did not find expected ',' or '}' (a value holding "?" inside { } or [ ] must be quoted, as in "/a?x=1")`},
-		{name: "question mark in a flow collection over two lines: no hint", data: "a: {url: /a?x=1,\n  b: 2}\n", opts: rules, wantLine: 1,
-			wantMsg: "did not find expected ',' or '}'"},
+		{name: "question mark in a flow collection over two lines: hint in a rules file", data: "a: {url: /a?x=1,\n  b: 2}\n", opts: rules, wantLine: 1,
+			wantMsg: `did not find expected ',' or '}' (a value holding "?" inside { } or [ ] must be quoted, as in "/a?x=1")`},
 		{name: "bad byte line found", data: "a: 1\nb: 2\nc: \x01\n", opts: rules, wantLine: 3,
 			wantMsg: "control characters are not allowed"},
 		{name: "bad byte line found in an expectations file", data: "a: 1\nb: 2\nc: \x01\n", opts: expect, wantLine: 3,
