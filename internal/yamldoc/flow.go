@@ -1,21 +1,73 @@
 package yamldoc
 
-import "bytes"
+import (
+	"bytes"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+)
 
 // go-yaml refuses a "?" inside a plain scalar in a flow collection
 // (go-yaml/yaml#905): {url: /docs/a?x=1} is valid YAML — "?" is an
 // indicator only first in a scalar and before a space — and the
 // expectations example of SPEC §8 is written so. Parse works around it:
 // when the library stops at such a line, the plain scalars holding "?"
-// in the flow collection that begins on that line are put in double
-// quotes, which is what they mean, and the document is parsed again. The
-// rewrite adds characters within the line only, so every line number
-// stays right.
+// in the flow collections that begin and end on that line and on every
+// line after it are put in double quotes, which is what they mean, and
+// the document is parsed again — kept only if each rewritten line holds
+// a flow collection in the result. Else (a line inside a block scalar
+// looked like one) Parse goes line by line: it quotes the line the
+// library stops at, and parses again. The rewrite adds characters within
+// a line only, so every line number stays right.
 
-// maxFlowWork bounds the bytes Parse parses again while it rewrites
-// lines, one parse per line: 1,000 such lines of a 64 KB file (about a
+// maxFlowWork bounds the bytes Parse parses again when it must go line by
+// line, one parse per line: 1,000 such lines of a 64 KB file (about a
 // second); past it the error stands, with its hint to quote.
 const maxFlowWork = 64 << 20
+
+// quoteFlowFrom rewrites, as quoteFlowLine does, every line of data from
+// the 1-based line n on, and returns the lines it changed, each with the
+// 1-based column where its collection begins. The caller keeps the
+// rewrite only when the document then holds a flow collection at each of
+// those places (flowCollectionsAt): a line that merely looks like one —
+// inside a block scalar, say — must not be touched.
+func quoteFlowFrom(data []byte, n int) ([]byte, map[int]int) {
+	out := make([]byte, 0, len(data)+len(data)/8)
+	at := map[int]int{}
+	for line := 1; len(data) > 0; line++ {
+		l, rest, nl := bytes.Cut(data, []byte("\n"))
+		data = rest
+		if line >= n {
+			if q, ok := quoteFlowLine(l); ok {
+				at[line] = utf8.RuneCount(l[:flowStart(l)]) + 1
+				l = q
+			}
+		}
+		out = append(out, l...)
+		if nl {
+			out = append(out, '\n')
+		}
+	}
+	return out, at
+}
+
+// flowCollectionsAt reports whether root holds a flow mapping or sequence
+// beginning at each line and column of at.
+func flowCollectionsAt(root *yaml.Node, at map[int]int) bool {
+	found := 0
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) && n.Style&yaml.FlowStyle != 0 && at[n.Line] == n.Column {
+			found++
+			return // a collection nested in it begins later on the line
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(root)
+	return found == len(at)
+}
 
 // quoteFlowQuestion rewrites line 1-based n of data as quoteFlowLine does
 // and reports whether it changed anything.

@@ -54,26 +54,32 @@ func Parse(data []byte, o Options) (root *yaml.Node, perr *Error) {
 		}
 	}()
 	orig := data
-	var dec *yaml.Decoder
-	var doc yaml.Node
-	for try := 0; ; try++ {
-		dec = yaml.NewDecoder(bytes.NewReader(data))
-		doc = yaml.Node{}
-		err := dec.Decode(&doc)
-		if err == nil {
-			break
-		}
+	dec, doc, err := decode(data)
+	for try := 0; err != nil; try++ {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
 		// go-yaml/yaml#905: see flow.go.
-		if e := syntaxError(data, err, Options{}); try*len(data) < maxFlowWork && strings.HasPrefix(e.Msg, "did not find expected ',' or") {
-			if fixed, ok := quoteFlowQuestion(data, e.Line); ok {
-				data = fixed
-				continue
+		e := syntaxError(data, err, Options{})
+		if try*len(data) >= maxFlowWork || !strings.HasPrefix(e.Msg, "did not find expected ',' or") {
+			return nil, syntaxError(orig, err, o)
+		}
+		if try == 0 {
+			// Every such line at once, kept when each one parses as the
+			// flow collection it looked like.
+			if fixed, at := quoteFlowFrom(data, e.Line); len(at) > 1 {
+				if d, doc2, err2 := decode(fixed); err2 == nil && flowCollectionsAt(&doc2, at) {
+					dec, doc, err, data = d, doc2, nil, fixed
+					break
+				}
 			}
 		}
-		return nil, syntaxError(orig, err, o)
+		fixed, ok := quoteFlowQuestion(data, e.Line)
+		if !ok {
+			return nil, syntaxError(orig, err, o)
+		}
+		data = fixed
+		dec, doc, err = decode(data)
 	}
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
@@ -89,6 +95,13 @@ func Parse(data []byte, o Options) (root *yaml.Node, perr *Error) {
 }
 
 var lineRE = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// decode reads the first document of data; dec goes on to the next.
+func decode(data []byte) (dec *yaml.Decoder, doc yaml.Node, err error) {
+	dec = yaml.NewDecoder(bytes.NewReader(data))
+	err = dec.Decode(&doc)
+	return dec, doc, err
+}
 
 // parserProblems are the errors of the YAML library's parser (not its
 // scanner). It numbers their lines from 0, and the scanner's from 1.

@@ -1,7 +1,9 @@
 package yamldoc_test
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/detourhttp/detour/internal/yamldoc"
@@ -105,6 +107,8 @@ func TestFlowQuestionMark(t *testing.T) {
 		{"block values untouched", "a: /a?b\nb: {c: 1}\n", map[string]any{"a": "/a?b", "b": map[string]any{"c": 1}}},
 		{"a block scalar's text untouched", "a: |\n  {u: /a?b}\nb: {u: /c?d}\n",
 			map[string]any{"a": "{u: /a?b}\n", "b": map[string]any{"u": "/c?d"}}},
+		{"a block scalar after such a line untouched", "a: {u: /c?d}\nb: |\n  x: {u: /a?b}\n  - [e?f]\nc: [g?h]\n",
+			map[string]any{"a": map[string]any{"u": "/c?d"}, "b": "x: {u: /a?b}\n- [e?f]\n", "c": []any{"g?h"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,6 +124,30 @@ func TestFlowQuestionMark(t *testing.T) {
 				t.Errorf("got %#v\nwant %#v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestFlowQuestionMarkManyLines: thousands of such lines are read in one
+// pass (they are all quoted at once, then checked), not one parse per line.
+func TestFlowQuestionMarkManyLines(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("rules:\n")
+	const n = 5000
+	for i := range n {
+		fmt.Fprintf(&b, "  - {from: /old/%d?id=1, to: /new/%d}\n", i, i)
+	}
+	root, perr := yamldoc.Parse([]byte(b.String()), yamldoc.Options{})
+	if perr != nil {
+		t.Fatalf("Parse: %v", perr)
+	}
+	var got struct {
+		Rules []struct{ From, To string }
+	}
+	if err := root.Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Rules) != n || got.Rules[n-1].From != "/old/4999?id=1" {
+		t.Fatalf("got %d rules, the last %+v", len(got.Rules), got.Rules[len(got.Rules)-1])
 	}
 }
 
