@@ -26,6 +26,9 @@ const (
 	leanMaxHead  = 16 << 10 // the loop's read buffer; a longer head goes to net/http (which allows MaxHeaderBytes)
 	leanFlushOut = 32 << 10 // answers to pipelined requests are written in batches up to this
 	leanLinger   = 500 * time.Millisecond
+	// leanIdle is how long a loop waits in epoll_wait before it parks in
+	// Go's poller instead.
+	leanIdle = 10 * time.Millisecond
 )
 
 // loop is one event loop: an epoll instance watching its own duplicate of
@@ -33,10 +36,15 @@ const (
 // of them takes each new connection) and the connections it accepted. It
 // runs on one goroutine; only killed, the counters and (under wakeMu)
 // wakefd are shared.
+//
+// A busy loop waits as nginx does, in epoll_wait itself, and keeps its P
+// while it waits (see takeP). After leanIdle without an event it parks in
+// Go's poller, where a goroutine waits for nothing, until ep has events.
 type loop struct {
 	l      *Lean
 	ep     int        // the epoll instance
-	epf    *os.File   // ep in Go's poller, once run starts
+	park   int        // an epoll instance that holds ep while the loop is parked
+	parkf  *os.File   // park in Go's poller, once run starts
 	lfd    int        // this loop's duplicate of the listener; -1 once closed
 	wakefd int        // an eventfd Shutdown and Close write to
 	wakeMu sync.Mutex // held by wake, and by shut to close wakefd
@@ -90,7 +98,7 @@ func newLoops(l *Lean, ln net.Listener) ([]*loop, error) {
 	if err != nil {
 		return nil, err
 	}
-	loops := make([]*loop, 0, runtime.GOMAXPROCS(0))
+	loops := make([]*loop, 0, loopCount())
 	for range cap(loops) {
 		lp, err := newLoop(l, rc)
 		if err != nil {
@@ -105,7 +113,7 @@ func newLoops(l *Lean, ln net.Listener) ([]*loop, error) {
 }
 
 func newLoop(l *Lean, rc syscall.RawConn) (*loop, error) {
-	lp := &loop{l: l, ep: -1, lfd: -1, wakefd: -1, x: l.h.pool.Get().(*exchange),
+	lp := &loop{l: l, ep: -1, park: -1, lfd: -1, wakefd: -1, x: l.h.pool.Get().(*exchange),
 		rbuf: make([]byte, leanMaxHead), obuf: make([]byte, 0, leanReadBuf)}
 	var derr error
 	if err := rc.Control(func(fd uintptr) {
@@ -116,6 +124,10 @@ func newLoop(l *Lean, rc syscall.RawConn) (*loop, error) {
 	}
 	var err error
 	if lp.ep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+		lp.shut()
+		return nil, fmt.Errorf("epoll_create1: %w", err)
+	}
+	if lp.park, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
 		lp.shut()
 		return nil, fmt.Errorf("epoll_create1: %w", err)
 	}
@@ -156,37 +168,38 @@ func (lp *loop) wake() {
 
 // run serves until the Lean closes and the loop's connections are gone,
 // or until killed. It returns an error only when epoll fails.
-//
-// The loop waits in Go's own poller, not in epoll_wait: the epoll
-// instance is itself a pollable file there, readable while it has events.
-// Blocking in epoll_wait instead would hold the loop's thread in a system
-// call, and the runtime would keep taking its P away and handing it back.
 func (lp *loop) run() error {
+	takeP()
+	defer giveP()
 	defer lp.shut()
-	if err := unix.SetNonblock(lp.ep, true); err != nil {
+	if err := unix.SetNonblock(lp.park, true); err != nil {
 		return fmt.Errorf("epoll: %w", err)
 	}
-	lp.epf = os.NewFile(uintptr(lp.ep), "epoll")
-	rc, err := lp.epf.SyscallConn()
+	lp.parkf = os.NewFile(uintptr(lp.park), "epoll")
+	rc, err := lp.parkf.SyscallConn()
 	if err != nil {
 		return fmt.Errorf("epoll: %w", err)
 	}
-	var n int
-	var werr error
-	wait := func(fd uintptr) bool {
-		n, werr = epollPoll(int(fd), lp.events[:])
-		return n > 0 || werr != nil && !errors.Is(werr, unix.EINTR)
-	}
-	lp.sweep = time.Now().Add(lp.l.sweepEvery())
-	lp.epf.SetReadDeadline(lp.sweep)
+	lp.now = time.Now()
+	lp.sweep = lp.now.Add(lp.l.sweepEvery())
+	idle := false
 	for {
-		n, werr = 0, nil
-		err := rc.Read(wait)
-		switch {
-		case werr != nil:
-			return fmt.Errorf("epoll_wait: %w", werr)
-		case err != nil && !errors.Is(err, os.ErrDeadlineExceeded):
-			return fmt.Errorf("epoll: %w", err)
+		var n int
+		if idle {
+			n, err = lp.parked(rc)
+		} else {
+			wait := min(lp.sweep.Sub(lp.now), leanIdle)
+			n, err = epollWait(lp.ep, lp.events[:], int((max(wait, 0)+time.Millisecond-1)/time.Millisecond))
+			idle = n == 0 && wait == leanIdle
+			if err != nil && err != unix.EINTR { // a signal (the runtime's preemption) ends the wait with EINTR
+				err = fmt.Errorf("epoll_wait: %w", err)
+			}
+		}
+		if err != nil && err != unix.EINTR {
+			return err
+		}
+		if n > 0 {
+			idle = false
 		}
 		lp.now = time.Now()
 		for i := range n {
@@ -220,9 +233,40 @@ func (lp *loop) run() error {
 		if !lp.now.Before(lp.sweep) {
 			lp.expire()
 			lp.sweep = lp.now.Add(lp.l.sweepEvery())
-			lp.epf.SetReadDeadline(lp.sweep)
 		}
 	}
+}
+
+// parked waits in Go's poller until ep has events or the next sweep is
+// due, and returns the events. The goroutine gives its P back meanwhile:
+// park holds ep, and park itself is in the runtime's poller. ep leaves
+// park again before parked returns, so that a busy loop's events do not
+// wake the runtime's poller too.
+func (lp *loop) parked(rc syscall.RawConn) (int, error) {
+	if err := unix.EpollCtl(lp.park, unix.EPOLL_CTL_ADD, lp.ep,
+		&unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(lp.ep)}); err != nil {
+		return 0, fmt.Errorf("epoll_ctl: %w", err)
+	}
+	lp.parkf.SetReadDeadline(lp.sweep)
+	var n int
+	var werr error
+	err := rc.Read(func(uintptr) bool {
+		n, werr = epollWait(lp.ep, lp.events[:], 0)
+		if werr == unix.EINTR {
+			n, werr = 0, nil
+		}
+		return n > 0 || werr != nil
+	})
+	if derr := unix.EpollCtl(lp.park, unix.EPOLL_CTL_DEL, lp.ep, nil); derr != nil {
+		return 0, fmt.Errorf("epoll_ctl: %w", derr)
+	}
+	switch {
+	case werr != nil:
+		return 0, fmt.Errorf("epoll_wait: %w", werr)
+	case err != nil && !errors.Is(err, os.ErrDeadlineExceeded):
+		return 0, fmt.Errorf("epoll: %w", err)
+	}
+	return n, nil
 }
 
 // shut closes everything the loop holds.
@@ -239,12 +283,15 @@ func (lp *loop) shut() {
 	}
 	lp.wakefd = -1
 	lp.wakeMu.Unlock()
-	if lp.epf != nil {
-		lp.epf.Close() // and with it ep
-	} else if lp.ep >= 0 {
+	if lp.parkf != nil {
+		lp.parkf.Close() // and with it park
+	} else if lp.park >= 0 {
+		unix.Close(lp.park)
+	}
+	if lp.ep >= 0 {
 		unix.Close(lp.ep)
 	}
-	lp.ep, lp.epf = -1, nil
+	lp.ep, lp.park, lp.parkf = -1, -1, nil
 	if lp.x != nil {
 		lp.l.h.pool.Put(lp.x)
 		lp.x = nil
@@ -648,12 +695,57 @@ func rawWrite(fd int, p []byte) (int, error) {
 	return int(r), nil
 }
 
-// epollPoll is epoll_wait(2) with a zero timeout: the events ready now.
-func epollPoll(ep int, events []unix.EpollEvent) (int, error) {
+// epollWait is epoll_wait(2) with a timeout in milliseconds. It blocks
+// without telling the scheduler, so the loop keeps its P meanwhile: the
+// runtime would otherwise take the P away after 20µs and the loop would
+// have to win it back after every wait. That P is the loop's own (takeP);
+// a stop of the world reaches the loop with a signal, which ends the
+// wait with EINTR.
+func epollWait(ep int, events []unix.EpollEvent, ms int) (int, error) {
 	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(ep), uintptr(unsafe.Pointer(unsafe.SliceData(events))),
-		uintptr(len(events)), 0, 0, 0)
+		uintptr(len(events)), uintptr(ms), 0, 0)
 	if e != 0 {
 		return 0, e
 	}
 	return int(r), nil
+}
+
+// procs counts the event loops running in the process. Each holds a P
+// for itself, even while it waits in epoll_wait, so GOMAXPROCS is raised
+// by one for each: the rest of the program (net/http's connections, the
+// admin API, timers, the collector) keeps the Ps it had.
+var procs struct {
+	sync.Mutex
+	loops int // running
+	base  int // GOMAXPROCS before the first of them started
+}
+
+// loopCount is how many event loops a new Lean runs: GOMAXPROCS, not
+// counting the Ps the loops already running hold.
+func loopCount() int {
+	procs.Lock()
+	defer procs.Unlock()
+	if procs.loops > 0 {
+		return procs.base
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// takeP raises GOMAXPROCS by one for a loop starting.
+func takeP() {
+	procs.Lock()
+	defer procs.Unlock()
+	if procs.loops == 0 {
+		procs.base = runtime.GOMAXPROCS(0)
+	}
+	procs.loops++
+	runtime.GOMAXPROCS(procs.base + procs.loops)
+}
+
+// giveP lowers it again when the loop ends.
+func giveP() {
+	procs.Lock()
+	defer procs.Unlock()
+	procs.loops--
+	runtime.GOMAXPROCS(procs.base + procs.loops)
 }

@@ -1005,7 +1005,7 @@ func TestLeanIdleConnectionsHoldNoBuffers(t *testing.T) {
 // addr, has one request answered on each, says "ready" and holds them.
 func idleClients(addr string) {
 	n, _ := strconv.Atoi(os.Getenv("DETOUR_TEST_IDLE_CONNS"))
-	held := make([]net.Conn, 0, n)
+	idleHeld = make([]net.Conn, 0, n)
 	for range n {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -1019,8 +1019,86 @@ func idleClients(addr string) {
 			os.Exit(1)
 		}
 		io.Copy(io.Discard, resp.Body)
-		held = append(held, c)
+		idleHeld = append(idleHeld, c)
 	}
 	fmt.Println("ready")
 	select {}
+}
+
+// idleHeld keeps idleClients' connections reachable: a net.Conn the
+// collector finds unreachable is closed by its finalizer.
+var idleHeld []net.Conn
+
+// TestLeanLoopsKeepTheirOwnP checks that GOMAXPROCS rises by one for each
+// event loop while it runs (a loop keeps its P while it waits in
+// epoll_wait, and the rest of the program keeps the Ps it had) and comes
+// back down when the loops end, also with two servers at once.
+func TestLeanLoopsKeepTheirOwnP(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the lean event loops run on Linux only")
+	}
+	base := runtime.GOMAXPROCS(0)
+	wantProcs := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.GOMAXPROCS(0) != want && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if got := runtime.GOMAXPROCS(0); got != want {
+			t.Fatalf("GOMAXPROCS = %d, want %d (base %d)", got, want, base)
+		}
+	}
+	first, _ := newLean(t, server.Options{}, testRules(t), nil)
+	wantProcs(2 * base) // base loops, each with a P of its own
+	second, _ := newLean(t, server.Options{}, testRules(t), nil)
+	wantProcs(3 * base) // base loops more, not 2*base: loops do not count their own Ps
+	for _, ls := range []*leanServer{first, second} {
+		c := dial(t, ls.Addr)
+		c.send(t, request("GET", "/s/1"))
+		if got := c.read(t, "GET"); got.status != 307 {
+			t.Fatalf("got %d, want 307", got.status)
+		}
+	}
+	second.Close()
+	second.served(t)
+	wantProcs(2 * base)
+	first.Close()
+	first.served(t)
+	wantProcs(base)
+}
+
+// TestLeanIdleLoopParks checks that a loop with nothing to do stops
+// waiting in epoll_wait (where it holds its P and its thread) and parks
+// in Go's poller, and that a request wakes it from there.
+func TestLeanIdleLoopParks(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the lean event loops run on Linux only")
+	}
+	ls, _ := newLean(t, server.Options{}, testRules(t), nil)
+	c := dial(t, ls.Addr)
+	for i := range 3 {
+		// A goroutine parked in the poller shows in a dump as waiting
+		// for I/O; one in epoll_wait is running, with no stack shown.
+		parked := 0
+		deadline := time.Now().Add(5 * time.Second)
+		for parked < runtime.GOMAXPROCS(0)/2 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			buf := make([]byte, 1<<20)
+			dump := string(buf[:runtime.Stack(buf, true)])
+			parked = 0
+			for _, g := range strings.Split(dump, "\n\n") {
+				if strings.Contains(g, "[IO wait") && strings.Contains(g, "(*loop).parked") {
+					parked++
+				}
+			}
+		}
+		if want := runtime.GOMAXPROCS(0) / 2; parked != want {
+			t.Fatalf("round %d: %d loops parked in the poller, want all %d", i, parked, want)
+		}
+		c.send(t, request("GET", fmt.Sprintf("/s/%d", i)))
+		if got := c.read(t, "GET"); got.status != 307 || got.header.Get("Location") != fmt.Sprintf("/t/%d", i) {
+			t.Fatalf("round %d: got %d %q, want 307 /t/%d", i, got.status, got.header.Get("Location"), i)
+		}
+	}
+	wantCounts(t, ls, 3, 0)
 }
