@@ -254,6 +254,25 @@ func BenchmarkGoMap(b *testing.B) {
 	}
 }
 
+// BenchmarkSlotFloor is the floor under BenchmarkLookup at each size:
+// one read of a random slot of an array as large as the exact index's,
+// at a position the read before gave, and nothing else. Once the slots
+// outgrow the CPU's caches (1M rules: 90 MB of slots) every lookup pays
+// at least this one read, whatever the index.
+func BenchmarkSlotFloor(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("slots/%d", n), func(b *testing.B) {
+			if testing.Short() && n > 100_000 {
+				b.Skip("1M rules under -short")
+			}
+			w := match.NewSlotWalk(n)
+			for b.Loop() {
+				w.Step()
+			}
+		})
+	}
+}
+
 // heapAlloc returns the bytes of live heap objects, after a collection.
 func heapAlloc() int64 {
 	runtime.GC()

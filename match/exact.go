@@ -163,11 +163,15 @@ func put32(a []byte, v uint32) []byte {
 	return append(a, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
 }
 
+// slotCount is how many slots the index has for n entries: the load
+// factor is at most 0.7.
+func slotCount(n int) int { return n + n*3/7 + 8 }
+
 // init sizes the index for n entries.
 func (x *exactIndex) init(n int, seed uint64) {
 	x.seed = seed
 	if n > 0 {
-		x.slots, x.mem = allocSlots(n + n*3/7 + 8) // load factor at most 0.7
+		x.slots, x.mem = allocSlots(slotCount(n))
 	}
 }
 
