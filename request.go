@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/detourhttp/detour/internal/pct"
 	"golang.org/x/net/idna"
 )
 
@@ -49,10 +50,11 @@ func NormalizePath(p string, mergeSlashes bool) (string, error) {
 	for i := 0; i < len(p); i++ {
 		c := p[i]
 		if c == '%' {
-			if i+2 >= len(p) || !ishex(p[i+1]) || !ishex(p[i+2]) {
+			v, ok := pct.Decode(p, i)
+			if !ok {
 				return "", ErrBadPath
 			}
-			c = unhex(p[i+1])<<4 | unhex(p[i+2])
+			c = v
 			i += 2
 		}
 		if c == 0 {
@@ -162,18 +164,4 @@ func NormalizeHost(h string) (string, error) {
 		return "", ErrBadHost
 	}
 	return a, nil
-}
-
-func ishex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	}
-	return c - 'A' + 10
 }

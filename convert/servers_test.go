@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/detourhttp/detour/internal/pct"
 	"github.com/detourhttp/detour/internal/server"
 	"github.com/detourhttp/detour/ruleset"
 )
@@ -293,9 +294,8 @@ func canonicalEscapes(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]):
-			v := unhex(s[i+1])<<4 | unhex(s[i+2])
+		switch v, esc := pct.Decode(s, i); {
+		case esc:
 			if isUnreserved(v) {
 				b.WriteByte(v)
 			} else {
@@ -317,20 +317,6 @@ func canonicalEscapes(s string) string {
 
 func isUnreserved(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
-}
-
-func ishex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	}
-	return c - 'A' + 10
 }
 
 // caseHeader reads the test directives of a corpus file: lines

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+
+	"github.com/detourhttp/detour/internal/pct"
 )
 
 // kind is the shape of a rule's from pattern.
@@ -340,9 +342,9 @@ func decodePercent(s string, plus bool) string {
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]):
-			c = unhex(s[i+1])<<4 | unhex(s[i+2])
+		switch v, esc := pct.Decode(s, i); {
+		case esc:
+			c = v
 			i += 2
 		case c == '+' && plus:
 			c = ' '
@@ -371,18 +373,4 @@ func lower(c byte) byte {
 		return c + 'a' - 'A'
 	}
 	return c
-}
-
-func ishex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	}
-	return c - 'A' + 10
 }

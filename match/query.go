@@ -1,6 +1,10 @@
 package match
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/detourhttp/detour/internal/pct"
+)
 
 // Query conditions are matched against the raw query string without
 // building a map: parameters are split on "&", names and values compared
@@ -62,11 +66,11 @@ func formEqual(s, d string) bool {
 	j := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
+		switch v, esc := pct.Decode(s, i); {
 		case c == '+':
 			c = ' '
-		case c == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]):
-			c = unhex(s[i+1])<<4 | unhex(s[i+2])
+		case esc:
+			c = v
 			i += 2
 		}
 		if j >= len(d) || d[j] != c {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/detourhttp/detour/internal/pct"
 	"golang.org/x/net/idna"
 )
 
@@ -432,9 +433,10 @@ func (p *pattern) capToken(name, ref string) (token, error) {
 // spaces, and characters no URL part allows. An escape that is already
 // there is kept.
 func appendLiteral(dst []byte, c byte, rest string, pt part) []byte {
-	switch {
-	case c == '%' && len(rest) >= 3 && ishex(rest[1]) && ishex(rest[2]):
+	if _, esc := pct.Decode(rest, 0); esc {
 		return append(dst, c)
+	}
+	switch {
 	case c >= 0x80, c <= ' ', c == '%', c == '"', c == '<', c == '>', c == '\\',
 		c == '^', c == '`', c == '{', c == '|', c == '}',
 		c == '#' && pt == partFrag:
@@ -487,11 +489,11 @@ func appendCaptured(dst []byte, s string, pt part, slash bool) []byte {
 func appendCapturedQuery(dst []byte, s string, pt part) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
+		switch v, esc := pct.Decode(s, i); {
 		case c == '+':
 			c = ' '
-		case c == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]):
-			c = unhex(s[i+1])<<4 | unhex(s[i+2])
+		case esc:
+			c = v
 			i += 2
 		}
 		if capSafe(c, pt) || c == '/' && pt != partPath {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"unsafe"
 
+	"github.com/detourhttp/detour/internal/pct"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -90,7 +91,7 @@ func parseHead(b []byte, hd *leanHead) int {
 				switch {
 				case k >= len(rest):
 					return headMore
-				case !ishex(rest[k]):
+				case !pct.IsHex(rest[k]):
 					return headHandoff
 				}
 			}
@@ -210,10 +211,6 @@ func lowerIs(b []byte, s string) bool {
 		}
 	}
 	return true
-}
-
-func ishex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // str returns b as a string without copying; b must not change while the
