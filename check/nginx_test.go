@@ -1,9 +1,7 @@
 package check_test
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,12 +89,7 @@ func startNginx(t *testing.T, bin, site string) int {
 	for p := tmp; p != os.TempDir() && p != "/" && p != "."; p = filepath.Dir(p) {
 		os.Chmod(p, 0o755) // nginx workers may run as another user
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := testutil.FreePorts(t, 1)[0]
 	site = strings.ReplaceAll(site, "listen 80", fmt.Sprintf("listen 127.0.0.1:%d", port))
 	var conf strings.Builder
 	fmt.Fprintf(&conf, "pid %[1]s/nginx.pid;\nerror_log %[1]s/error.log warn;\nevents { worker_connections 64; }\nhttp {\n", tmp)
@@ -109,33 +102,7 @@ func startNginx(t *testing.T, bin, site string) int {
 	if out, err := exec.Command(bin, "-t", "-p", tmp, "-c", main).CombinedOutput(); err != nil {
 		t.Fatalf("nginx -t: %v\n%s\n%s", err, out, conf.String())
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-p", tmp, "-c", main, "-g", "daemon off; master_process off;")
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 5 * time.Second
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-		if t.Failed() && out.Len() > 0 {
-			t.Logf("nginx output:\n%s", out.String())
-		}
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-		if err == nil {
-			c.Close()
-			return port
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(filepath.Join(tmp, "error.log"))
-			t.Fatalf("nginx does not answer on port %d: %v\n%s", port, err, b)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.StartProc(t, bin, "-p", tmp, "-c", main, "-g", "daemon off; master_process off;")
+	testutil.WaitPorts(t, []int{port}, filepath.Join(tmp, "error.log"))
+	return port
 }

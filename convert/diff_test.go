@@ -464,7 +464,7 @@ func TestNginxDifferential(t *testing.T) {
 	tmp := tempDir(t)
 	copyTree(t, "testdata/nginx", tmp)
 	cert, key := writeCert(t, tmp)
-	ports := freePorts(t, 2*len(cases))
+	ports := testutil.FreePorts(t, 2*len(cases))
 	var conf strings.Builder
 	fmt.Fprintf(&conf, "pid %s/nginx.pid;\nerror_log %s/error.log warn;\nevents { worker_connections 256; }\nhttp {\n", tmp, tmp)
 	fmt.Fprintf(&conf, "  access_log off;\n  client_body_temp_path %[1]s/body;\n  proxy_temp_path %[1]s/proxy;\n  fastcgi_temp_path %[1]s/fastcgi;\n  uwsgi_temp_path %[1]s/uwsgi;\n  scgi_temp_path %[1]s/scgi;\n", tmp)
@@ -485,7 +485,7 @@ func TestNginxDifferential(t *testing.T) {
 	if err := os.WriteFile(main, []byte(conf.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	startProc(t, bin, "-p", tmp, "-c", main, "-g", "daemon off; master_process off;")
+	testutil.StartProc(t, bin, "-p", tmp, "-c", main, "-g", "daemon off; master_process off;")
 	runCorpus(t, "nginx", cases, tmp)
 }
 
@@ -498,7 +498,7 @@ func TestApacheDifferential(t *testing.T) {
 	}
 	tmp := tempDir(t)
 	cert, key := writeCert(t, tmp)
-	ports := freePorts(t, 2*len(cases))
+	ports := testutil.FreePorts(t, 2*len(cases))
 	conf := apacheMain(tmp)
 	for i, c := range cases {
 		c.http, c.https = ports[2*i], ports[2*i+1]
@@ -539,7 +539,7 @@ func TestApacheDifferential(t *testing.T) {
 	if err := os.WriteFile(main, []byte(conf.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	startProc(t, bin, "-X", "-f", main)
+	testutil.StartProc(t, bin, "-X", "-f", main)
 	runCorpus(t, "apache", cases, tmp)
 }
 
@@ -551,7 +551,7 @@ func runCorpus(t *testing.T, format string, cases []*corpusCase, tmp string) {
 	for _, c := range cases {
 		all = append(all, c.http)
 	}
-	waitPorts(t, all, filepath.Join(tmp, "error.log"))
+	testutil.WaitPorts(t, all, filepath.Join(tmp, "error.log"))
 	total := 0
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -104,7 +104,7 @@ func TestExportNginx(t *testing.T) {
 	cases := exportCorpus(t, "nginx")
 	tmp := tempDir(t)
 	cert, key := writeCert(t, tmp)
-	ports := freePorts(t, 2*len(cases))
+	ports := testutil.FreePorts(t, 2*len(cases))
 	var conf strings.Builder
 	fmt.Fprintf(&conf, "pid %s/nginx.pid;\nerror_log %s/error.log warn;\nevents { worker_connections 256; }\nhttp {\n", tmp, tmp)
 	fmt.Fprintf(&conf, "  access_log off;\n  client_body_temp_path %[1]s/body;\n  proxy_temp_path %[1]s/proxy;\n  fastcgi_temp_path %[1]s/fastcgi;\n  uwsgi_temp_path %[1]s/uwsgi;\n  scgi_temp_path %[1]s/scgi;\n", tmp)
@@ -125,8 +125,8 @@ func TestExportNginx(t *testing.T) {
 	if out, err := exec.Command(bin, "-t", "-p", tmp, "-c", main).CombinedOutput(); err != nil {
 		t.Fatalf("nginx -t refuses the export: %v\n%s\n%s", err, out, conf.String())
 	}
-	startProc(t, bin, "-p", tmp, "-c", main, "-g", "daemon off; master_process off;")
-	waitPorts(t, httpPorts(cases), filepath.Join(tmp, "error.log"))
+	testutil.StartProc(t, bin, "-p", tmp, "-c", main, "-g", "daemon off; master_process off;")
+	testutil.WaitPorts(t, httpPorts(cases), filepath.Join(tmp, "error.log"))
 	roundTrip(t, cases, false)
 }
 
@@ -135,7 +135,7 @@ func TestExportApache(t *testing.T) {
 	cases := exportCorpus(t, "apache")
 	tmp := tempDir(t)
 	cert, key := writeCert(t, tmp)
-	ports := freePorts(t, 2*len(cases))
+	ports := testutil.FreePorts(t, 2*len(cases))
 	conf := apacheMain(tmp)
 	for i, x := range cases {
 		x.http, x.https = ports[2*i], ports[2*i+1]
@@ -153,8 +153,8 @@ func TestExportApache(t *testing.T) {
 	if out, err := exec.Command(bin, "-t", "-f", main).CombinedOutput(); err != nil {
 		t.Fatalf("apache2 -t refuses the export: %v\n%s", err, out)
 	}
-	startProc(t, bin, "-X", "-f", main)
-	waitPorts(t, httpPorts(cases), filepath.Join(tmp, "error.log"))
+	testutil.StartProc(t, bin, "-X", "-f", main)
+	testutil.WaitPorts(t, httpPorts(cases), filepath.Join(tmp, "error.log"))
 	roundTrip(t, cases, false)
 }
 
@@ -165,7 +165,7 @@ func TestExportCaddy(t *testing.T) {
 	bin := testutil.Bin(t, "caddy")
 	cases := exportCorpus(t, "caddy")
 	tmp := tempDir(t)
-	ports := freePorts(t, 2*len(cases))
+	ports := testutil.FreePorts(t, 2*len(cases))
 	var conf strings.Builder
 	conf.WriteString("{\n\tadmin off\n\tauto_https off\n\tstorage file_system " + tmp + "/caddy\n}\n")
 	for i, x := range cases {
@@ -186,8 +186,8 @@ func TestExportCaddy(t *testing.T) {
 	t.Setenv("HOME", tmp)
 	t.Setenv("XDG_DATA_HOME", tmp)
 	t.Setenv("XDG_CONFIG_HOME", tmp)
-	startProc(t, bin, "run", "--adapter", "caddyfile", "--config", main)
-	waitPorts(t, httpPorts(cases), filepath.Join(tmp, "none"))
+	testutil.StartProc(t, bin, "run", "--adapter", "caddyfile", "--config", main)
+	testutil.WaitPorts(t, httpPorts(cases), filepath.Join(tmp, "none"))
 	roundTrip(t, cases, true)
 }
 

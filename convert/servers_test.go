@@ -2,7 +2,6 @@ package convert_test
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -10,8 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -25,66 +22,6 @@ import (
 // This file runs the real nginx and Apache for the differential tests:
 // one process of each per test, every corpus configuration on its own
 // loopback port, and an in-process detour handler beside it.
-
-// freePorts returns n loopback ports that were free a moment ago.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ls []net.Listener
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
-// waitPorts waits until every port accepts connections.
-func waitPorts(t *testing.T, ports []int, errlog string) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for _, p := range ports {
-		for {
-			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				b, _ := os.ReadFile(errlog)
-				t.Fatalf("port %d does not answer: %v\n%s", p, err, b)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-}
-
-// startProc starts a server process that stops at the end of the test.
-func startProc(t *testing.T, name string, args ...string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 5 * time.Second
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-		if (t.Failed() || os.Getenv("DETOUR_SHOW") != "") && out.Len() > 0 {
-			t.Logf("%s output:\n%s", filepath.Base(name), out.String())
-		}
-	})
-}
 
 // listenRE finds nginx listen directives.
 var listenRE = regexp.MustCompile(`(?m)^(\s*)listen\s+([^;]*);`)

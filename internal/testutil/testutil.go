@@ -4,11 +4,16 @@ package testutil
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // SyncBuffer is a bytes.Buffer safe for concurrent use: the log of a
@@ -47,4 +52,63 @@ func Bin(tb testing.TB, name string) string {
 	}
 	tb.Fatalf("%s is not installed: ./scripts/test installs it (apt-get install)", name)
 	return ""
+}
+
+// FreePorts returns n loopback ports that were free a moment ago.
+func FreePorts(tb testing.TB, n int) []int {
+	tb.Helper()
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer l.Close() // held until all are picked, so that none comes twice
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
+}
+
+// StartProc starts a server program that is interrupted (and waited for)
+// when the test ends; its output is logged if the test failed, or always
+// with DETOUR_SHOW set.
+func StartProc(tb testing.TB, name string, args ...string) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 5 * time.Second
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+		if (tb.Failed() || os.Getenv("DETOUR_SHOW") != "") && out.Len() > 0 {
+			tb.Logf("%s output:\n%s", filepath.Base(name), out.String())
+		}
+	})
+}
+
+// WaitPorts waits up to 15 s until every loopback port accepts
+// connections, and fails the test with the server's error log otherwise.
+func WaitPorts(tb testing.TB, ports []int, errlog string) {
+	tb.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for _, p := range ports {
+		for {
+			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				b, _ := os.ReadFile(errlog)
+				tb.Fatalf("port %d does not answer: %v\n%s", p, err, b)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }
