@@ -268,7 +268,7 @@ func (rf *ref) matchRule(r *detour.Rule, req *detour.Request, now time.Time) (re
 		}
 		switch {
 		case splat:
-			b.WriteString("(?:/(.*))?$")
+			b.WriteString("(?:/((?s:.*)))?$") // a splat takes any byte, a decoded newline too
 			c.sig += "d"
 		case r.TrailingSlashEither:
 			b.WriteString("/?$")
