@@ -140,7 +140,9 @@ func syntaxError(data []byte, err error, o Options) *Error {
 		// its scanner's) from 0.
 		line++
 	}
-	line = max(line, 1)
+	// At the end of an input without a final line break the library
+	// may name the line after the last one.
+	line = max(min(line, lineAt(data, len(data))), 1)
 	hint := strings.HasPrefix(msg, "did not find expected ',' or") && flowQuestionMark(data, line)
 	msg = o.Prefix + msg
 	if hint {
