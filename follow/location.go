@@ -60,6 +60,15 @@ func Resolve(base *url.URL, location string) (*url.URL, error) {
 		}
 		u.Host = strings.ToLower(u.Host)
 	}
+	// url.Parse takes some authorities in a reference ("//::") that it
+	// refuses once they are in an absolute URL: what Resolve returns must
+	// parse back as itself.
+	if _, err := url.Parse(u.String()); err != nil {
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("%w %q: %w", ErrBadLocation, location, err)
+	}
 	return u, nil
 }
 

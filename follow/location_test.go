@@ -76,6 +76,7 @@ func TestResolveErrors(t *testing.T) {
 		{name: "http URL without host", location: "http:/x"},
 		{name: "empty", location: "   "},
 		{name: "invalid IDN", location: "http://xn--a-ecp.ruhr\u00ad.example/"},
+		{name: "authority of colons", location: "//::"}, // url.Parse takes it here, not in the absolute URL
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
