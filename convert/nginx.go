@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/detourhttp/detour"
 )
@@ -1101,13 +1102,30 @@ func hasExactEntries(m *nginxMap) bool {
 	return false
 }
 
-// exactFrom writes path p as an exact detour pattern, as a regex when it
-// holds characters detour would read as a pattern.
+// exactFrom writes decoded path p as an exact detour path.
 func exactFrom(p string) string {
-	if literalOK(p) {
+	if literalOK(p) && utf8.ValidString(p) {
 		return p
 	}
-	return "~^" + regexp.QuoteMeta(p) + "$"
+	// detour decodes a rule's path as it does a request's: the bytes its
+	// pattern syntax or a rules file would misread go percent-encoded,
+	// and so do bytes that are not UTF-8 (a path of Latin-1 escapes).
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(p)+16)
+	for i := 0; i < len(p); {
+		r, n := utf8.DecodeRuneInString(p[i:])
+		c := p[i]
+		switch {
+		case r == utf8.RuneError && n == 1, c <= ' ', c == 0x7f, c == '%', c == '*', c == '?', c == '#',
+			c == ':' && i > 0 && p[i-1] == '/':
+			b = append(b, '%', hex[c>>4], hex[c&15])
+			n = 1
+		default:
+			b = append(b, p[i:i+n]...)
+		}
+		i += n
+	}
+	return string(b)
 }
 
 // prefixFrom writes nginx prefix p as a detour string prefix, or as a
