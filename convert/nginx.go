@@ -1011,6 +1011,11 @@ func (im *nginxImporter) mapIf(doc *Doc, d, ret *Directive, name string, c emitC
 		if val == "" || val == "0" {
 			continue // an empty value is false: no redirect
 		}
+		if m.source != "$request_uri" {
+			// $uri is decoded: its keys are too, and rows are read
+			// as request paths (decoded again).
+			key = literalPath(key)
+		}
 		rows = append(rows, [3]string{key, val, ""})
 		rowDirs = append(rowDirs, e)
 	}
@@ -1103,13 +1108,17 @@ func hasExactEntries(m *nginxMap) bool {
 }
 
 // exactFrom writes decoded path p as an exact detour path.
-func exactFrom(p string) string {
+func exactFrom(p string) string { return literalPath(p) }
+
+// literalPath percent-encodes the bytes of decoded path p that detour's
+// pattern syntax, a rules file or a table would misread: "%", "*", "?",
+// "#", spaces and controls, ":" after "/", and bytes that are not UTF-8
+// (a path of Latin-1 escapes). detour decodes a rule's or a row's path as
+// it does a request's, so the result matches exactly p.
+func literalPath(p string) string {
 	if literalOK(p) && utf8.ValidString(p) {
 		return p
 	}
-	// detour decodes a rule's path as it does a request's: the bytes its
-	// pattern syntax or a rules file would misread go percent-encoded,
-	// and so do bytes that are not UTF-8 (a path of Latin-1 escapes).
 	const hex = "0123456789ABCDEF"
 	b := make([]byte, 0, len(p)+16)
 	for i := 0; i < len(p); {
