@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/detourhttp/detour"
-	"github.com/detourhttp/detour/match"
 	"github.com/detourhttp/detour/ruleset"
 )
 
@@ -183,9 +182,11 @@ func (d *Doc) check() Findings {
 	var fs Findings
 	kept := d.Rules[:0]
 	for _, r := range d.Rules {
-		ds := parseOne(r)
+		set, ds := d.parseOne(r)
 		if !ds.HasErrors() {
-			_, ds = match.Compile([]detour.Rule{r.detour()}, nil, match.Options{})
+			// As a load compiles it: a rule that redirects to itself
+			// is a certain loop, which a load refuses.
+			_, ds = set.Compile()
 		}
 		if ds.HasErrors() {
 			file, line := splitOrigin(r.Origin)
@@ -278,12 +279,12 @@ func splitOrigin(o string) (string, int) {
 	return o[:i], n
 }
 
-// parseOne reads r as the rules file would hold it, for the checks of
-// the reader (hosts, fields).
-func parseOne(r Rule) detour.Diagnostics {
+// parseOne reads r as the rules file would hold it, with d's settings,
+// for the checks of the reader (hosts, fields).
+func (d *Doc) parseOne(r Rule) (*ruleset.Set, detour.Diagnostics) {
 	r.Origin = ""
-	_, ds := ruleset.Parse(bytes.NewReader(Emit(&Doc{Rules: []Rule{r}})), "rule.yaml")
-	return ds
+	one := Doc{FirstMatch: d.FirstMatch, MergeSlashes: d.MergeSlashes, Rules: []Rule{r}}
+	return ruleset.Parse(bytes.NewReader(Emit(&one)), "rule.yaml")
 }
 
 // checkText refuses input that is not UTF-8 text: rules files are.
