@@ -927,7 +927,7 @@ func (im *nginxImporter) ifHost(doc *Doc, d, ret *Directive, op, val string, c e
 		}
 		r := *ret
 		r.Args = append([]string(nil), ret.Args...)
-		for k := len(m) - 1; k >= 1; k-- {
+		for k := len(m) - 1; k >= 1 && len(r.Args) > 0; k-- { // "return;" has no arguments: returnRule says so
 			r.Args[len(r.Args)-1] = strings.ReplaceAll(r.Args[len(r.Args)-1], "$"+strconv.Itoa(k), m[k])
 		}
 		im.returnRule(doc, &r, c)
