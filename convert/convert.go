@@ -260,16 +260,6 @@ func (d *Doc) checkSet() Findings {
 	return fs
 }
 
-// detour returns r as a detour rule.
-func (r Rule) detour() detour.Rule {
-	st := r.Status
-	if st == 0 {
-		st = detour.DefaultStatus
-	}
-	return detour.Rule{ID: "check", Host: r.Host, Scheme: r.Scheme, From: r.From, To: r.To, Status: st,
-		Query: r.Query, Priority: r.Priority, Methods: r.Methods, CaseInsensitive: r.CaseInsensitive}
-}
-
 func splitOrigin(o string) (string, int) {
 	i := strings.LastIndexByte(o, ':')
 	if i < 0 {
