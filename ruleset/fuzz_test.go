@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/detourhttp/detour"
+	"github.com/detourhttp/detour/internal/testutil"
 	"github.com/detourhttp/detour/ruleset"
 )
 
@@ -27,10 +28,12 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("Parse returned a nil Set")
 		}
 		// An upper bound on the lines as YAML counts them (CR, LF, NEL,
-		// LS and PS all break lines).
+		// LS and PS all break lines), in the text YAML reads: UTF-16
+		// after a byte-order mark.
+		text := testutil.YAMLText(data)
 		lines := 1
 		for _, brk := range []string{"\n", "\r", "\u0085", "\u2028", "\u2029"} {
-			lines += bytes.Count(data, []byte(brk))
+			lines += strings.Count(text, brk)
 		}
 		content := len(bytes.TrimSpace(data)) > 0
 		for _, d := range ds {

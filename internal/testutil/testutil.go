@@ -5,6 +5,7 @@ package testutil
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf16"
 )
 
 // SyncBuffer is a bytes.Buffer safe for concurrent use: the log of a
@@ -111,4 +113,24 @@ func WaitPorts(tb testing.TB, ports []int, errlog string) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+}
+
+// YAMLText returns data as a YAML reader decodes it: UTF-16 after a
+// byte-order mark, else as it is — for counting the lines an error may
+// name.
+func YAMLText(data []byte) string {
+	var order binary.ByteOrder
+	switch {
+	case bytes.HasPrefix(data, []byte{0xff, 0xfe}):
+		order = binary.LittleEndian
+	case bytes.HasPrefix(data, []byte{0xfe, 0xff}):
+		order = binary.BigEndian
+	default:
+		return string(data)
+	}
+	units := make([]uint16, 0, len(data)/2)
+	for i := 2; i+1 < len(data); i += 2 {
+		units = append(units, order.Uint16(data[i:]))
+	}
+	return string(utf16.Decode(units))
 }

@@ -1,11 +1,12 @@
 package yamldoc_test
 
 import (
-	"bytes"
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/detourhttp/detour/internal/testutil"
 	"github.com/detourhttp/detour/internal/yamldoc"
 )
 
@@ -25,9 +26,10 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// An upper bound on the lines as YAML counts them (CR, LF, NEL,
 		// LS and PS all break lines); an error names one of them.
+		text := testutil.YAMLText(data) // UTF-16 after a byte-order mark
 		lines := 1
 		for _, brk := range []string{"\n", "\r", "\u0085", "\u2028", "\u2029"} {
-			lines += bytes.Count(data, []byte(brk))
+			lines += strings.Count(text, brk)
 		}
 		for _, o := range opts {
 			root, err := yamldoc.Parse(data, o)
