@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/detourhttp/detour/check"
+	"github.com/detourhttp/detour/internal/testutil"
 )
 
 func TestRunDemo(t *testing.T) {
@@ -307,13 +308,7 @@ func TestRunErrors(t *testing.T) {
 // closedURL returns the URL of a loopback port nothing listens on.
 func closedURL(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
+	return fmt.Sprintf("http://127.0.0.1:%d", testutil.FreePorts(t, 1)[0])
 }
 
 func TestRunConcurrency(t *testing.T) {

@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -148,12 +146,8 @@ func TestGenNginxGivesTheSameAnswers(t *testing.T) {
 
 func startNginx(tb testing.TB, nginx, dir string) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	port := testutil.FreePorts(tb, 1)[0]
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	d := tb.TempDir()
 	conf := fmt.Sprintf(`worker_processes 1;
 daemon off;
@@ -179,30 +173,9 @@ http {
 	if err := os.WriteFile(filepath.Join(d, "nginx.conf"), []byte(conf), 0o644); err != nil {
 		tb.Fatal(err)
 	}
-	cmd := exec.Command(nginx, "-p", d, "-c", filepath.Join(d, "nginx.conf"), "-e", filepath.Join(d, "error.log"))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	url := "http://" + addr
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return url
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(d, "error.log"))
-			tb.Fatalf("nginx did not listen on %s: %v\n%s%s", addr, err, stderr.String(), log)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.StartProc(tb, nginx, "-p", d, "-c", filepath.Join(d, "nginx.conf"), "-e", filepath.Join(d, "error.log"))
+	testutil.WaitPorts(tb, []int{port}, filepath.Join(d, "error.log"))
+	return "http://" + addr
 }
 
 func TestGenNginxMapHoldsTheTable(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -505,12 +506,7 @@ func startNginx(t *testing.T) string {
 	var lastErr error
 	for range 3 { // the free port may be taken between looking and binding
 		dir := t.TempDir()
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, port, _ := net.SplitHostPort(ln.Addr().String())
-		ln.Close()
+		port := strconv.Itoa(testutil.FreePorts(t, 1)[0])
 		user := ""
 		if os.Geteuid() == 0 {
 			user = "user root;" // workers must reach the test's folder

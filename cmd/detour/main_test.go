@@ -2,8 +2,8 @@ package main_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -131,13 +131,7 @@ func writeRules(t *testing.T, data string) string {
 // closedAddr returns a loopback address nothing listens on.
 func closedAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return fmt.Sprintf("127.0.0.1:%d", testutil.FreePorts(t, 1)[0])
 }
 
 var noFollow = &http.Client{
