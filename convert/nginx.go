@@ -1014,7 +1014,7 @@ func (im *nginxImporter) mapIf(doc *Doc, d, ret *Directive, name string, c emitC
 		if m.source != "$request_uri" {
 			// $uri is decoded: its keys are too, and rows are read
 			// as request paths (decoded again).
-			key = literalPath(key)
+			key = exactFrom(key)
 		}
 		rows = append(rows, [3]string{key, val, ""})
 		rowDirs = append(rowDirs, e)
@@ -1107,15 +1107,13 @@ func hasExactEntries(m *nginxMap) bool {
 	return false
 }
 
-// exactFrom writes decoded path p as an exact detour path.
-func exactFrom(p string) string { return literalPath(p) }
-
-// literalPath percent-encodes the bytes of decoded path p that detour's
+// exactFrom writes decoded path p as an exact detour path (or table row):
+// it percent-encodes the bytes of p that detour's
 // pattern syntax, a rules file or a table would misread: "%", "*", "?",
 // "#", spaces and controls, ":" after "/", and bytes that are not UTF-8
 // (a path of Latin-1 escapes). detour decodes a rule's or a row's path as
 // it does a request's, so the result matches exactly p.
-func literalPath(p string) string {
+func exactFrom(p string) string {
 	if literalOK(p) && utf8.ValidString(p) {
 		return p
 	}
